@@ -1,0 +1,2 @@
+// Package importer wires the pipeline: input → mapping → sender → results.
+package importer
