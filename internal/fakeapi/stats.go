@@ -1,0 +1,85 @@
+package fakeapi
+
+import "sync/atomic"
+
+// outcome is how one API request ended; outcomes partition the requests.
+type outcome uint8
+
+const (
+	outOK       outcome = iota // HTTP 200, error 0 (a batch may still hold failed items)
+	outAPIError                // HTTP 200, error ≠ 0
+	outHTTP429                 // rate limited
+	outHTTP5xx                 // injected 500/502/503
+	outDropped                 // connection closed without a reply: injected, or the body could not be read
+	outHTTP4xx                 // 404 unknown method, 405, 413
+	numOutcomes
+)
+
+var outcomeNames = [numOutcomes]string{"ok", "api_error", "http_429", "http_5xx", "dropped", "http_4xx"}
+
+// Stats counts the API requests served since New or Reset.
+type Stats struct {
+	Requests  int64                    `json:"requests"`  // all API requests
+	Profiles  int                      `json:"profiles"`  // profiles in the store
+	Endpoints map[string]EndpointStats `json:"endpoints"` // by method: import, update, import_batch, update_batch, other
+}
+
+// EndpointStats counts the requests of one method. Outcomes partition
+// Requests: ok, api_error, http_429, http_5xx, dropped, http_4xx (zero
+// counts are left out). Slow counts replies held back by SlowRate, whatever
+// their outcome. Items counts the profiles that reached validation (one per
+// single call, len(data) per batch) and ItemErrors those that failed.
+type EndpointStats struct {
+	Requests   int64            `json:"requests"`
+	Outcomes   map[string]int64 `json:"outcomes"`
+	Slow       int64            `json:"slow"`
+	Items      int64            `json:"items"`
+	ItemErrors int64            `json:"item_errors"`
+}
+
+// counters are lock-free so counting never contends with the store.
+type counters struct {
+	requests   [numEndpoints][numOutcomes]atomic.Int64
+	slow       [numEndpoints]atomic.Int64
+	items      [numEndpoints]atomic.Int64
+	itemErrors [numEndpoints]atomic.Int64
+}
+
+func (c *counters) add(ep endpoint, o outcome) { c.requests[ep][o].Add(1) }
+
+func (c *counters) reset() {
+	for ep := range numEndpoints {
+		for o := range numOutcomes {
+			c.requests[ep][o].Store(0)
+		}
+		c.slow[ep].Store(0)
+		c.items[ep].Store(0)
+		c.itemErrors[ep].Store(0)
+	}
+}
+
+// Stats returns the request counts. Methods that got no request are left
+// out. Counts taken while requests are in flight are each exact but need
+// not add up with one another.
+func (s *Server) Stats() Stats {
+	st := Stats{Profiles: s.store.count(), Endpoints: map[string]EndpointStats{}}
+	for ep := range numEndpoints {
+		es := EndpointStats{
+			Outcomes:   map[string]int64{},
+			Slow:       s.stats.slow[ep].Load(),
+			Items:      s.stats.items[ep].Load(),
+			ItemErrors: s.stats.itemErrors[ep].Load(),
+		}
+		for o := range numOutcomes {
+			if n := s.stats.requests[ep][o].Load(); n > 0 {
+				es.Outcomes[outcomeNames[o]] = n
+				es.Requests += n
+			}
+		}
+		if es.Requests > 0 {
+			st.Endpoints[endpointNames[ep]] = es
+			st.Requests += es.Requests
+		}
+	}
+	return st
+}
