@@ -1,0 +1,279 @@
+package results
+
+import (
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gocarina/gocsv"
+)
+
+// Status is the final outcome of one row as the journal records it.
+type Status string
+
+// The statuses a journal line can carry.
+const (
+	StatusOK      Status = "ok"      // the API accepted the row
+	StatusFailed  Status = "failed"  // the API rejected the row, or retries ran out
+	StatusInvalid Status = "invalid" // the row never left: mapping or validation failed
+	StatusUnknown Status = "unknown" // sent, the outcome could not be learned, unsafe to resend
+	StatusValid   Status = "valid"   // validate only: the row would be sent
+)
+
+// Known reports whether s is one of the Status constants.
+func (s Status) Known() bool {
+	switch s {
+	case StatusOK, StatusFailed, StatusInvalid, StatusUnknown, StatusValid:
+		return true
+	}
+	return false
+}
+
+// Row is one line of the results journal (CSV header, in this order:
+// row,line,key,status,profile_id,error_code,error,attempts).
+type Row struct {
+	Row       int64  `csv:"row" json:"row"`               // 1-based data record number
+	Line      int64  `csv:"line" json:"line"`             // file line where the record starts
+	Key       string `csv:"key" json:"key"`               // the matching key value
+	Status    Status `csv:"status" json:"status"`         // final outcome
+	ProfileID string `csv:"profile_id" json:"profile_id"` // the API's profile id for ok rows
+	ErrorCode string `csv:"error_code" json:"error_code"` // the API's error code or the HTTP status
+	Error     string `csv:"error" json:"error"`           // human message; names the column for invalid rows
+	Attempts  int    `csv:"attempts" json:"attempts"`     // requests made for the row, first try included
+}
+
+// journalColumns is the CSV header, in the order of Row's fields.
+var journalColumns = []string{"row", "line", "key", "status", "profile_id", "error_code", "error", "attempts"}
+
+// Journal flushing thresholds: pending complete lines are written when this
+// many bytes are waiting or this much time has passed since the last write.
+const (
+	JournalFlushBytes = 64 << 10
+	JournalFlushEvery = time.Second
+)
+
+// Journal is the per-row results journal: CSV (written with gocsv) or, when
+// the path ends in ".jsonl", one JSON object per line with the same keys.
+//
+// It keeps complete lines in memory and hands them to the file in a single
+// write, so the file only ever receives whole lines. A kill -9 between writes
+// leaves a line-consistent file; one landing inside the write syscall itself
+// can, on Linux, cut a large write at a page boundary, and the torn tail that
+// leaves is what ReadJournal ignores and OpenJournal(path, true) trims.
+//
+// A Journal is not safe for concurrent use: one goroutine owns it and calls
+// Write, Flush, Sync and Close. The first write error is sticky: every later
+// call returns it, and Close reports it.
+type Journal struct {
+	path    string
+	f       *os.File
+	jsonl   bool
+	regular bool // fsync only makes sense on a regular file (not a pipe or /dev/stdout)
+
+	pend lineBuffer           // complete lines not yet written
+	cw   *gocsv.SafeCSVWriter // CSV only: writes into pend
+	one  []Row                // CSV only: the one-element slice gocsv marshals
+	now  func() time.Time     // the clock; time.Now outside tests
+	last time.Time            // when lines last went to the file
+
+	err      error // first write error
+	closed   bool
+	closeErr error
+}
+
+// lineBuffer collects encoded lines; gocsv's csv.Writer flushes into it.
+type lineBuffer struct{ b []byte }
+
+func (l *lineBuffer) Write(p []byte) (int, error) {
+	l.b = append(l.b, p...)
+	return len(p), nil
+}
+
+// isJSONL reports whether path names a JSONL file (".jsonl", any case).
+func isJSONL(path string) bool {
+	return strings.EqualFold(filepath.Ext(path), ".jsonl")
+}
+
+// OpenJournal opens the results journal at path: CSV, or JSONL when the path
+// ends in ".jsonl".
+//
+// With appendTo false it creates or truncates the file and writes the CSV
+// header. With appendTo true (resume) it keeps the content, drops a torn last
+// line (bytes after the last complete record, or a last record that does not
+// parse: exactly what ReadJournal ignores), and writes the header only if the
+// file is empty. It refuses to append to a CSV file whose first line is not
+// the journal header, or whose content has an unparsable line before the
+// last, because appending would bury the damage.
+func OpenJournal(path string, appendTo bool) (*Journal, error) {
+	flag := os.O_WRONLY | os.O_CREATE | os.O_TRUNC
+	if appendTo {
+		flag = os.O_RDWR | os.O_CREATE | os.O_APPEND
+	}
+	f, err := os.OpenFile(path, flag, 0o666)
+	if err != nil {
+		return nil, fmt.Errorf("open results %s: %w", path, err)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("open results %s: %w", path, err)
+	}
+	j := &Journal{
+		path:    path,
+		f:       f,
+		jsonl:   isJSONL(path),
+		regular: fi.Mode().IsRegular(),
+		now:     time.Now,
+	}
+	if !j.jsonl {
+		j.cw = gocsv.NewSafeCSVWriter(csv.NewWriter(&j.pend))
+		j.one = make([]Row, 1)
+	}
+	size := int64(0)
+	if appendTo && j.regular {
+		end, err := validEnd(f, fi.Size(), j.jsonl)
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("resume results %s: %w", path, err)
+		}
+		if end < fi.Size() {
+			// The tail is a torn or damaged last record: drop it so that new
+			// lines start on a line of their own.
+			if err := f.Truncate(end); err != nil {
+				f.Close()
+				return nil, fmt.Errorf("resume results %s: trim torn last line: %w", path, err)
+			}
+		}
+		size = end
+	}
+	if !j.jsonl && size == 0 {
+		// gocsv writes just the header for an empty slice.
+		if err := gocsv.MarshalCSV(&[]Row{}, j.cw); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("write results %s: header: %w", path, err)
+		}
+	}
+	j.last = j.now()
+	if err := j.Flush(); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return j, nil
+}
+
+// Write adds one row to the journal. The line is buffered; pending lines go
+// to the file in one write when JournalFlushBytes are waiting or
+// JournalFlushEvery has passed since the last write (checked on each call).
+// It returns the first write error, which is sticky.
+func (j *Journal) Write(r *Row) error {
+	if j.err != nil {
+		return j.err
+	}
+	if j.closed {
+		return fmt.Errorf("write results %s: %w", j.path, os.ErrClosed)
+	}
+	if r == nil {
+		return fmt.Errorf("write results %s: nil row", j.path)
+	}
+	mark := len(j.pend.b)
+	if j.jsonl {
+		j.pend.b = appendJSONLRow(j.pend.b, r)
+	} else {
+		j.one[0] = *r
+		// gocsv flushes its csv.Writer into pend at the end of each call, so
+		// pend only ever holds whole records.
+		if err := gocsv.MarshalCSVWithoutHeaders(&j.one, j.cw); err != nil {
+			j.pend.b = j.pend.b[:mark]
+			return fmt.Errorf("write results %s: row %d: %w", j.path, r.Row, err)
+		}
+	}
+	if len(j.pend.b) >= JournalFlushBytes || j.now().Sub(j.last) >= JournalFlushEvery {
+		return j.Flush()
+	}
+	return nil
+}
+
+// appendJSONLRow appends r as one JSON object and a newline.
+func appendJSONLRow(b []byte, r *Row) []byte {
+	b = append(b, `{"row":`...)
+	b = strconv.AppendInt(b, r.Row, 10)
+	b = append(b, `,"line":`...)
+	b = strconv.AppendInt(b, r.Line, 10)
+	b = append(b, `,"key":`...)
+	b = appendJSONString(b, r.Key)
+	b = append(b, `,"status":`...)
+	b = appendJSONString(b, string(r.Status))
+	b = append(b, `,"profile_id":`...)
+	b = appendJSONString(b, r.ProfileID)
+	b = append(b, `,"error_code":`...)
+	b = appendJSONString(b, r.ErrorCode)
+	b = append(b, `,"error":`...)
+	b = appendJSONString(b, r.Error)
+	b = append(b, `,"attempts":`...)
+	b = strconv.AppendInt(b, int64(r.Attempts), 10)
+	return append(b, "}\n"...)
+}
+
+// Flush writes the pending lines now, in one write. The pipeline calls it
+// when idle and every second so a quiet run still reaches the disk.
+func (j *Journal) Flush() error {
+	if j.err != nil {
+		return j.err
+	}
+	if len(j.pend.b) == 0 {
+		return nil
+	}
+	if j.f == nil {
+		return fmt.Errorf("write results %s: %w", j.path, os.ErrClosed)
+	}
+	_, err := j.f.Write(j.pend.b)
+	j.pend.b = j.pend.b[:0]
+	j.last = j.now()
+	if err != nil {
+		j.err = fmt.Errorf("write results %s: %w", j.path, err)
+		return j.err
+	}
+	return nil
+}
+
+// Sync flushes the pending lines and asks the OS to put them on disk.
+func (j *Journal) Sync() error {
+	if err := j.Flush(); err != nil {
+		return err
+	}
+	if j.f == nil || !j.regular {
+		return nil
+	}
+	if err := j.f.Sync(); err != nil {
+		j.err = fmt.Errorf("sync results %s: %w", j.path, err)
+		return j.err
+	}
+	return nil
+}
+
+// Close flushes, syncs and closes the file. It reports the first write error
+// of the journal's life. It is idempotent: later calls return the same result.
+func (j *Journal) Close() error {
+	if j.closed {
+		return j.closeErr
+	}
+	j.closed = true
+	err := j.Sync()
+	if cerr := j.f.Close(); cerr != nil && err == nil {
+		err = fmt.Errorf("close results %s: %w", j.path, cerr)
+	}
+	j.f = nil
+	if err == nil && j.err != nil {
+		err = j.err
+	}
+	j.closeErr = err
+	return err
+}
+
+// errNotJournal marks a file whose header is not the journal's.
+var errNotJournal = errors.New("not a results journal")

@@ -1,0 +1,62 @@
+package results
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// ErrLocked is wrapped by Lock's error when another importer run holds the
+// journal's lock.
+var ErrLocked = errors.New("results journal is locked by another run")
+
+// FileLock is a held lock on a results journal: the file journalPath+".lock"
+// holding the owner's pid. Unlock releases it. A FileLock is not safe for
+// concurrent use.
+type FileLock struct {
+	path string // the lock file
+	f    *os.File
+}
+
+// lockPath is the lock file beside a journal.
+func lockPath(journalPath string) string { return journalPath + ".lock" }
+
+// lockedError is Lock's refusal: its text tells the user what to do, and it
+// unwraps to ErrLocked.
+type lockedError struct {
+	journal, lock string
+	pid           int // 0 when the lock file does not say
+}
+
+func (e *lockedError) Error() string {
+	who := "pid unknown"
+	if e.pid > 0 {
+		who = "pid " + strconv.Itoa(e.pid)
+	}
+	return fmt.Sprintf("results file %q is in use by another importer run (%s); wait for it or remove %s if that process is gone",
+		e.journal, who, e.lock)
+}
+
+func (e *lockedError) Unwrap() error { return ErrLocked }
+
+// readPid reads the owner's pid from a lock file, 0 if it holds none.
+func readPid(f *os.File) int {
+	buf := make([]byte, 32)
+	n, _ := f.ReadAt(buf, 0)
+	pid, err := strconv.Atoi(strings.TrimSpace(string(buf[:n])))
+	if err != nil || pid <= 0 {
+		return 0
+	}
+	return pid
+}
+
+// writePid replaces the lock file's content with our pid.
+func writePid(f *os.File) error {
+	if err := f.Truncate(0); err != nil {
+		return err
+	}
+	_, err := f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	return err
+}

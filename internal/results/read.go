@@ -1,0 +1,420 @@
+package results
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/bits"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/gocarina/gocsv"
+)
+
+// Previous is what an earlier run's journal says about each row: which rows
+// ended ok. It holds two bitsets (rows seen, rows whose last status is ok),
+// about 2 bits per row, so a 10M-row journal costs a few MiB.
+//
+// A Previous is read-only after ReadJournal returns and safe for concurrent use.
+type Previous struct {
+	seen, ok bitset
+}
+
+// OK reports whether the row's last recorded status is ok.
+func (p *Previous) OK(row int64) bool {
+	if p == nil {
+		return false
+	}
+	return p.ok.get(row)
+}
+
+// Count returns the number of rows whose last status is ok, and the number of
+// rows whose last status is anything else.
+func (p *Previous) Count() (ok, other int64) {
+	if p == nil {
+		return 0, 0
+	}
+	ok = p.ok.count()
+	return ok, p.seen.count() - ok
+}
+
+func (p *Previous) add(r *Row) {
+	p.seen.set(r.Row, true)
+	p.ok.set(r.Row, r.Status == StatusOK)
+}
+
+// bitset is a sparse set of positive row numbers: pages of 64 Ki bits made on
+// first use, so a stray huge row number costs one 8 KiB page, not gigabytes.
+type bitset struct {
+	pages    map[int64]*bitPage
+	lastIdx  int64
+	lastPage *bitPage // the page of the previous set: journals are mostly in row order
+}
+
+type bitPage [1024]uint64
+
+const pageBits = 1024 * 64
+
+func (b *bitset) set(row int64, v bool) {
+	if row < 0 {
+		return
+	}
+	idx := row / pageBits
+	p := b.lastPage
+	if p == nil || b.lastIdx != idx {
+		p = b.pages[idx]
+		if p == nil {
+			if !v {
+				return
+			}
+			if b.pages == nil {
+				b.pages = make(map[int64]*bitPage)
+			}
+			p = new(bitPage)
+			b.pages[idx] = p
+		}
+		b.lastIdx, b.lastPage = idx, p
+	}
+	bit := row % pageBits
+	if v {
+		p[bit/64] |= 1 << (bit % 64)
+	} else {
+		p[bit/64] &^= 1 << (bit % 64)
+	}
+}
+
+func (b *bitset) get(row int64) bool {
+	if row < 0 {
+		return false
+	}
+	p := b.pages[row/pageBits]
+	if p == nil {
+		return false
+	}
+	bit := row % pageBits
+	return p[bit/64]&(1<<(bit%64)) != 0
+}
+
+func (b *bitset) count() int64 {
+	var n int
+	for _, p := range b.pages {
+		for _, w := range p {
+			n += bits.OnesCount64(w)
+		}
+	}
+	return int64(n)
+}
+
+// ReadJournal reads a journal written by Journal (CSV through gocsv, or JSONL
+// when the path ends in ".jsonl") for --resume.
+//
+// The last line for a row wins. A torn last line (no trailing newline, or a
+// last record that does not parse) is ignored: it is what a crash leaves. An
+// unparsable line before the last is an error naming the file line, the
+// column, the value and the reason. A missing file is an error wrapping
+// fs.ErrNotExist. An empty file, or one holding only a header, is an empty
+// journal.
+func ReadJournal(path string) (*Previous, error) {
+	p := &Previous{}
+	if err := readJournal(path, p.add); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// readJournal calls fn for every accepted row of the journal at path, in file
+// order.
+func readJournal(path string, fn func(*Row)) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("read results %s: %w", path, err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("read results %s: %w", path, err)
+	}
+	var r io.Reader = f
+	if fi.Mode().IsRegular() {
+		limit, err := lastNewline(f, fi.Size())
+		if err != nil {
+			return fmt.Errorf("read results %s: %w", path, err)
+		}
+		r = io.NewSectionReader(f, 0, limit)
+	}
+	br := bufio.NewReaderSize(r, 256<<10)
+	if isJSONL(path) {
+		_, err = scanJSONL(br, fn)
+	} else {
+		_, err = scanCSV(br, false, fn)
+	}
+	if err != nil {
+		return fmt.Errorf("read results %s: %w", path, err)
+	}
+	return nil
+}
+
+// validEnd returns the length of the prefix of a journal that holds only
+// complete, parsable records, judged exactly as ReadJournal judges them: the
+// point OpenJournal(path, true) trims to.
+func validEnd(f io.ReaderAt, size int64, jsonl bool) (int64, error) {
+	limit, err := lastNewline(f, size)
+	if err != nil {
+		return 0, err
+	}
+	br := bufio.NewReaderSize(io.NewSectionReader(f, 0, limit), 256<<10)
+	if jsonl {
+		return scanJSONL(br, nil)
+	}
+	return scanCSV(br, true, nil)
+}
+
+// lastNewline returns the offset just past the last '\n' in the first size
+// bytes of f (0 when there is none): everything after it is a torn line.
+func lastNewline(f io.ReaderAt, size int64) (int64, error) {
+	buf := make([]byte, 64<<10)
+	for end := size; end > 0; {
+		start := max(0, end-int64(len(buf)))
+		chunk := buf[:end-start]
+		if n, err := f.ReadAt(chunk, start); n < len(chunk) {
+			if err == nil {
+				err = io.ErrUnexpectedEOF
+			}
+			return 0, err
+		}
+		if i := bytes.LastIndexByte(chunk, '\n'); i >= 0 {
+			return start + int64(i) + 1, nil
+		}
+		end = start
+	}
+	return 0, nil
+}
+
+// csvRecord is a journal CSV record as text. gocsv fills it (so header order
+// does not matter), and record.row converts it, so that a bad value gets a
+// message naming its column and value rather than a reflection error.
+type csvRecord struct {
+	Row       string `csv:"row"`
+	Line      string `csv:"line"`
+	Key       string `csv:"key"`
+	Status    string `csv:"status"`
+	ProfileID string `csv:"profile_id"`
+	ErrorCode string `csv:"error_code"`
+	Error     string `csv:"error"`
+	Attempts  string `csv:"attempts"`
+}
+
+func (c *csvRecord) row() (Row, error) {
+	r := Row{Key: c.Key, Status: Status(c.Status), ProfileID: c.ProfileID, ErrorCode: c.ErrorCode, Error: c.Error}
+	var err error
+	if r.Row, err = parseWhole("row", c.Row, false); err != nil {
+		return r, err
+	}
+	if r.Line, err = parseWhole("line", c.Line, true); err != nil {
+		return r, err
+	}
+	n, err := parseWhole("attempts", c.Attempts, true)
+	if err != nil {
+		return r, err
+	}
+	if n > int64(^uint32(0)>>1) {
+		return r, fmt.Errorf(`column "attempts": value %s is too large`, quoteValue(c.Attempts))
+	}
+	r.Attempts = int(n)
+	return r, checkRow(&r, "column")
+}
+
+// parseWhole parses a non-negative decimal; empty is 0 when allowEmpty.
+func parseWhole(col, s string, allowEmpty bool) (int64, error) {
+	if s == "" && allowEmpty {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("column %q: value %s is not a whole number", col, quoteValue(s))
+	}
+	return n, nil
+}
+
+// checkRow rejects values our writer never produces. noun is "column" (CSV)
+// or "field" (JSONL).
+func checkRow(r *Row, noun string) error {
+	switch {
+	case r.Row < 1:
+		return fmt.Errorf("%s %q: value %d is not a row number (they start at 1)", noun, "row", r.Row)
+	case r.Line < 0:
+		return fmt.Errorf("%s %q: value %d is negative", noun, "line", r.Line)
+	case r.Attempts < 0:
+		return fmt.Errorf("%s %q: value %d is negative", noun, "attempts", r.Attempts)
+	case !r.Status.Known():
+		return fmt.Errorf("%s %q: value %s is not one of ok, failed, invalid, unknown, valid", noun, "status", quoteValue(string(r.Status)))
+	}
+	return nil
+}
+
+// quoteValue quotes s for an error message, shortened so a huge cell cannot
+// flood the terminal.
+func quoteValue(s string) string {
+	const maxLen = 60
+	if len(s) <= maxLen {
+		return strconv.Quote(s)
+	}
+	cut := maxLen
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return strconv.Quote(s[:cut]) + "…"
+}
+
+// scanCSV reads CSV journal records from r and calls fn (if not nil) for
+// each accepted row. It returns the offset just past the last accepted
+// record. A record that fails to parse is forgiven only when nothing but the
+// end of the input follows it.
+//
+// exact=false reads through gocsv's Unmarshaller (any column order, extra
+// columns ignored): the resume reader. exact=true demands the header Journal
+// writes, since new lines will be appended in that order, and skips the
+// reflection: the trim-before-append scan.
+func scanCSV(r io.Reader, exact bool, fn func(*Row)) (int64, error) {
+	cr := csv.NewReader(r)
+	cr.ReuseRecord = true
+	var next func() (csvRecord, error)
+	if exact {
+		header, err := cr.Read()
+		if err == io.EOF {
+			return 0, nil
+		}
+		if err != nil {
+			return 0, fmt.Errorf("line 1: %w: %w", errNotJournal, err)
+		}
+		if !slices.Equal(header, journalColumns) {
+			return 0, fmt.Errorf("line 1: %w: header is %s, want %s", errNotJournal,
+				quoteValue(strings.Join(header, ",")), strings.Join(journalColumns, ","))
+		}
+		next = func() (csvRecord, error) {
+			f, err := cr.Read()
+			if err != nil {
+				return csvRecord{}, err
+			}
+			return csvRecord{f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7]}, nil
+		}
+	} else {
+		um, err := gocsv.NewUnmarshaller(cr, csvRecord{})
+		if err == io.EOF {
+			return 0, nil
+		}
+		if err != nil {
+			return 0, fmt.Errorf("line 1: %w: %w", errNotJournal, err)
+		}
+		if len(um.MismatchedStructFields) > 0 {
+			return 0, fmt.Errorf("line 1: %w: the header lacks the columns %s", errNotJournal,
+				strings.Join(um.MismatchedStructFields, ", "))
+		}
+		next = func() (csvRecord, error) {
+			v, err := um.Read()
+			if err != nil {
+				return csvRecord{}, err
+			}
+			rec, ok := v.(csvRecord)
+			if !ok {
+				return csvRecord{}, fmt.Errorf("gocsv returned %T", v)
+			}
+			return rec, nil
+		}
+	}
+	end := cr.InputOffset()
+	var pending error // a bad record: fatal unless it turns out to be the last
+	for {
+		rec, err := next()
+		if err == io.EOF {
+			return end, nil
+		}
+		if pending != nil {
+			return 0, pending
+		}
+		if err != nil {
+			var pe *csv.ParseError
+			if !errors.As(err, &pe) {
+				return 0, err
+			}
+			pending = fmt.Errorf("line %d: %w", pe.StartLine, pe.Err)
+			continue
+		}
+		row, err := rec.row()
+		if err != nil {
+			line, _ := cr.FieldPos(0)
+			pending = fmt.Errorf("line %d: %w", line, err)
+			continue
+		}
+		if fn != nil {
+			fn(&row)
+		}
+		end = cr.InputOffset()
+	}
+}
+
+// scanJSONL is scanCSV for JSONL journals: blank lines are skipped, and an
+// unparsable line is forgiven only when it is the last non-blank one.
+func scanJSONL(br *bufio.Reader, fn func(*Row)) (int64, error) {
+	var (
+		off, end, line int64
+		pending        error
+		long           []byte
+	)
+	for {
+		b, err := br.ReadSlice('\n')
+		if err == bufio.ErrBufferFull {
+			long = append(long[:0], b...)
+			for err == bufio.ErrBufferFull {
+				b, err = br.ReadSlice('\n')
+				long = append(long, b...)
+			}
+			b = long
+		}
+		if err == io.EOF {
+			// Whatever follows the last newline is a torn line.
+			return end, nil
+		}
+		if err != nil {
+			return 0, err
+		}
+		line++
+		off += int64(len(b))
+		t := bytes.TrimSpace(b)
+		if len(t) == 0 {
+			continue
+		}
+		if pending != nil {
+			return 0, pending
+		}
+		var r Row
+		if err := json.Unmarshal(t, &r); err != nil {
+			pending = fmt.Errorf("line %d: %w", line, jsonError(err))
+			continue
+		}
+		if err := checkRow(&r, "field"); err != nil {
+			pending = fmt.Errorf("line %d: %w", line, err)
+			continue
+		}
+		if fn != nil {
+			fn(&r)
+		}
+		end = off
+	}
+}
+
+// jsonError rewords encoding/json's type errors to name the journal field.
+func jsonError(err error) error {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) && te.Field != "" {
+		return fmt.Errorf("field %q: a JSON %s is not a valid %s", te.Field, te.Value, te.Type)
+	}
+	return fmt.Errorf("not a JSON journal object: %w", err)
+}
