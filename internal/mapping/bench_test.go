@@ -1,0 +1,146 @@
+package mapping
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+
+	"importer/internal/input"
+)
+
+// benchConfigText maps 10 text columns: the common shape of a CRM export.
+const benchConfigText = `request: {db_id: 1}
+fields:
+  email: {column: Email, transform: [lower]}
+  _fname: First
+  _lname: Last
+  _city: City
+  _country: Country
+  company: Company
+  position: Position
+  _vendor: Source
+  note: Note
+  segment: Segment
+`
+
+var benchHeader = []string{"Email", "First", "Last", "City", "Country", "Company", "Position", "Source", "Note", "Segment", "Phone"}
+
+// benchConfigPhone adds a phone list and an sms subscription on the same
+// number: two phone conversions per row.
+const benchConfigPhone = benchConfigText + `  phones: Phone
+subscriptions:
+  - {channel: sms, resource_id: 1, phone: Phone}
+`
+
+// benchRows builds n distinct rows; each has its own phone number.
+func benchRows(n int) []*input.Record {
+	cities := []string{"Москва", "Санкт-Петербург", "Kazan", "Novosibirsk"}
+	recs := make([]*input.Record, n)
+	for i := range recs {
+		recs[i] = &input.Record{Row: int64(i + 1), Line: int64(i + 2), Fields: []string{
+			fmt.Sprintf("User%d@Example.com", i), "Анна", "Иванова", cities[i%len(cities)], "RU",
+			"ООО \"Ромашка\"", "manager", "legacy-crm", "likes <b>bold</b> offers", "retail",
+			fmt.Sprintf("8 (9%02d) %03d-%02d-%02d", 10+i%80, i/10000%1000, i/100%100, i%100),
+		}}
+	}
+	return recs
+}
+
+func benchMap(b *testing.B, m *Mapper, rows []*input.Record) {
+	b.ReportAllocs()
+	b.ResetTimer()
+	i := 0
+	for b.Loop() {
+		if _, err := m.Map(rows[i]); err != nil {
+			b.Fatal(err)
+		}
+		if i++; i == len(rows) {
+			i = 0
+		}
+	}
+}
+
+// BenchmarkMap measures Map per row (ns/op = ns/row). The phone case uses
+// distinct numbers (no cache hits, the cost of a big file with unique
+// phones); phone-repeat shows the cache at work.
+func BenchmarkMap(b *testing.B) {
+	b.Run("text", func(b *testing.B) {
+		benchMap(b, compileCSV(b, benchConfigText, benchHeader...), benchRows(1000))
+	})
+	b.Run("phone", func(b *testing.B) {
+		// More distinct numbers than the cache holds, so every row parses.
+		benchMap(b, compileCSV(b, benchConfigPhone, benchHeader...), benchRows(4*phoneCacheSize))
+	})
+	b.Run("phone-repeat", func(b *testing.B) {
+		benchMap(b, compileCSV(b, benchConfigPhone, benchHeader...), benchRows(100))
+	})
+	b.Run("jsonl", func(b *testing.B) {
+		m, err := Compile(mustParse(b, benchConfigJSONL), nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		benchMap(b, m, benchJSONLRows(b, 1000))
+	})
+}
+
+const benchConfigJSONL = `input: {format: jsonl}
+request: {db_id: 1}
+fields:
+  email: {column: contact.email, transform: [lower]}
+  _fname: name.first
+  _lname: name.last
+  _city: address.city
+  customer_id: customer_id
+  orders: {column: stats.orders, type: int}
+  total: {column: stats.total, type: float}
+  vip: {column: vip, type: bool}
+  tags: tags
+  _vendor: source
+`
+
+func benchJSONLRows(tb testing.TB, n int) []*input.Record {
+	recs := make([]*input.Record, n)
+	for i := range recs {
+		line := fmt.Sprintf(`{"customer_id":%d,"contact":{"email":"User%d@Example.com"},"name":{"first":"Анна","last":"Иванова"},`+
+			`"address":{"city":"Kazan"},"stats":{"orders":%d,"total":%d.5},"vip":true,"tags":["a","b"],"source":"shop"}`,
+			10000000000000000+i, i, i%50, i)
+		dec := json.NewDecoder(strings.NewReader(line))
+		dec.UseNumber()
+		rec := &input.Record{Row: int64(i + 1), Line: int64(i + 1), Raw: []byte(line)}
+		if err := dec.Decode(&rec.Object); err != nil {
+			tb.Fatal(err)
+		}
+		recs[i] = rec
+	}
+	return recs
+}
+
+// BenchmarkCSVBaseline is bare encoding/csv parsing of the same 10 text
+// columns, for the DESIGN.md §9 ratio (validate ≥ 25% of this speed).
+func BenchmarkCSVBaseline(b *testing.B) {
+	var buf bytes.Buffer
+	w := csv.NewWriter(&buf)
+	for _, r := range benchRows(1000) {
+		if err := w.Write(r.Fields[:10]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	w.Flush()
+	data := buf.Bytes()
+	b.ReportAllocs()
+	b.ResetTimer()
+	r := csv.NewReader(bytes.NewReader(data))
+	r.ReuseRecord = true
+	for b.Loop() {
+		if _, err := r.Read(); err == io.EOF {
+			r = csv.NewReader(bytes.NewReader(data))
+			r.ReuseRecord = true
+		} else if err != nil {
+			b.Fatal(err)
+		}
+	}
+}
