@@ -1,0 +1,179 @@
+package sender
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
+
+// golden compares got with testdata/name, or rewrites it with -update.
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("read golden file (run with -update to create it): %v", err)
+	}
+	if diff := cmp.Diff(string(want), string(got)); diff != "" {
+		t.Errorf("%s mismatch (-want +got):\n%s", path, diff)
+	}
+}
+
+// rawPayload is a Payload with fixed members, for edge cases.
+type rawPayload struct{ single, item string }
+
+func (p rawPayload) AppendSingle(dst []byte) []byte { return append(dst, p.single...) }
+func (p rawPayload) AppendItem(dst []byte) []byte   { return append(dst, p.item...) }
+
+// TestBodies pins the exact request bodies: the token rule, the envelope
+// placement and every separator. Each body must also be valid JSON.
+func TestBodies(t *testing.T) {
+	env := []byte(`"db_id":1,"matching":"email","skip_triggers":true`)
+	p1 := payload{email: "a@example.com", n: 1}
+	p2 := payload{email: "ivan@пример.рф", n: 2}
+	odd := rawPayload{}
+	cases := []struct {
+		name string
+		body []byte
+	}{
+		{"single", AppendSingleBody(nil, testToken, env, p1)},
+		{"single/bearer (no token member)", AppendSingleBody(nil, "", env, p1)},
+		{"single/dump", AppendSingleBody(nil, "***", env, p2)},
+		{"single/no envelope", AppendSingleBody(nil, testToken, nil, p1)},
+		{"single/nothing but the payload", AppendSingleBody(nil, "", nil, p1)},
+		{"single/empty payload", AppendSingleBody(nil, testToken, env, odd)},
+		{"single/all empty", AppendSingleBody(nil, "", nil, odd)},
+		{"single/token escapes", AppendSingleBody(nil, "q\"b\\s\n\x01\xffé", env, p1)},
+		{"single/appends to dst", AppendSingleBody([]byte("prefix:"), testToken, env, p1)},
+		{"batch", AppendBatchBody(nil, testToken, env, []Payload{p1, p2})},
+		{"batch/bearer", AppendBatchBody(nil, "", env, []Payload{p1})},
+		{"batch/no envelope", AppendBatchBody(nil, testToken, nil, []Payload{p1, p2})},
+		{"batch/empty", AppendBatchBody(nil, testToken, env, nil)},
+		{"batch/bare", AppendBatchBody(nil, "", nil, []Payload{p2})},
+	}
+	var out bytes.Buffer
+	for _, c := range cases {
+		body := c.body
+		if strings.HasSuffix(c.name, "appends to dst") {
+			if !bytes.HasPrefix(body, []byte("prefix:")) {
+				t.Errorf("%s: dst prefix lost: %q", c.name, body)
+			}
+			body = body[len("prefix:"):]
+		}
+		if !json.Valid(body) {
+			t.Errorf("%s: not valid JSON: %s", c.name, body)
+		}
+		out.WriteString("# " + c.name + "\n")
+		out.Write(c.body)
+		out.WriteString("\n")
+	}
+	golden(t, "bodies.golden", out.Bytes())
+}
+
+// TestAppendJSONString checks the token encoder against encoding/json.
+func TestAppendJSONString(t *testing.T) {
+	for _, s := range []string{"", "plain", `q"uote`, `back\slash`, "nl\n cr\r tab\t", "\x00\x1f\x7f",
+		"кириллица", "bad\xffutf8", "<&>", "\u2028"} {
+		got := appendJSONString(nil, s)
+		var back string
+		if err := json.Unmarshal(got, &back); err != nil {
+			t.Errorf("appendJSONString(%q) = %s: invalid JSON: %v", s, got, err)
+			continue
+		}
+		if want := strings.ToValidUTF8(s, "\uFFFD"); back != want && utf8.ValidString(s) {
+			t.Errorf("appendJSONString(%q) round-trips to %q", s, back)
+		}
+	}
+}
+
+func FuzzAppendJSONString(f *testing.F) {
+	for _, s := range []string{"", "token", `"\`, "\x00\n", "\xff\xfe", "токен"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got := appendJSONString(nil, s)
+		var back string
+		if err := json.Unmarshal(got, &back); err != nil {
+			t.Fatalf("appendJSONString(%q) = %s: invalid JSON: %v", s, got, err)
+		}
+		// encoding/json decodes each invalid byte to U+FFFD; so do we.
+		want, _ := json.Marshal(s)
+		var ref string
+		json.Unmarshal(want, &ref)
+		if back != ref {
+			t.Fatalf("appendJSONString(%q) decodes to %q, encoding/json's to %q", s, back, ref)
+		}
+	})
+}
+
+// TestBodyRefcount: the body goes back to the pool only after the owner
+// and every reader let go, whatever the order and however often Close is
+// called. (refs reaching 0 is when it is returned.)
+func TestBodyRefcount(t *testing.T) {
+	b := newBody()
+	b.buf = append(b.buf, "abc"...)
+	r1, r2 := b.reader(), b.reader()
+	b.release() // owner done first, as when the transport still writes
+	if n := b.refs.Load(); n != 2 {
+		t.Fatalf("refs = %d after the owner let go, want 2 (the readers)", n)
+	}
+	got := make([]byte, 3)
+	if n, _ := r2.Read(got); string(got[:n]) != "abc" {
+		t.Errorf("reader read %q", got[:n])
+	}
+	r1.Close()
+	r1.Close() // a second Close must not release twice
+	if n := b.refs.Load(); n != 1 {
+		t.Fatalf("refs = %d, want 1 (one reader open)", n)
+	}
+	r2.Close()
+	if n := b.refs.Load(); n != 0 {
+		t.Errorf("refs = %d after the last reader, want 0 (returned)", n)
+	}
+}
+
+func BenchmarkAppendSingleBody(b *testing.B) {
+	env := []byte(`"db_id":1,"matching":"email","skip_triggers":true`)
+	p := rawPayload{single: `"email":"ivan.petrov@example.com","data":{"_fname":"Иван","_lname":"Петров","phones":["+79161234567"],"_bdate":"1990-02-22","loyalty":42,"vip":true,"subscriptions":[{"resource_id":2,"channel":"email","email":"ivan.petrov@example.com","status":"subscribed"}]}`}
+	b.ReportAllocs()
+	buf := make([]byte, 0, 1024)
+	for b.Loop() {
+		buf = AppendSingleBody(buf[:0], testToken, env, p)
+	}
+	b.SetBytes(int64(len(buf)))
+}
+
+func BenchmarkAppendBatchBody(b *testing.B) {
+	env := []byte(`"db_id":1,"matching":"email"`)
+	item := rawPayload{item: `{"email":"ivan.petrov@example.com","_fname":"Иван","_lname":"Петров","phones":["+79161234567"],"_bdate":"1990-02-22","loyalty":42}`}
+	items := make([]Payload, 1000)
+	for i := range items {
+		items[i] = item
+	}
+	b.Run("1000", func(b *testing.B) {
+		b.ReportAllocs()
+		buf := make([]byte, 0, 256<<10)
+		for b.Loop() {
+			buf = AppendBatchBody(buf[:0], testToken, env, items)
+		}
+		b.SetBytes(int64(len(buf)))
+	})
+}

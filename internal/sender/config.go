@@ -1,0 +1,235 @@
+package sender
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Defaults for the zero fields of [Config].
+const (
+	DefaultMaxBatchBytes  = 10<<20 - 64<<10 // the API's 10 MB body limit, less a margin for the envelope
+	DefaultLinger         = 50 * time.Millisecond
+	DefaultMaxConcurrency = 256
+	DefaultTimeout        = 30 * time.Second
+	DefaultMaxAttempts    = 5
+	DefaultBreakerSample  = 20
+	// DefaultMaxWindow caps the derived Window: jobs held in memory at once.
+	DefaultMaxWindow = 16384
+)
+
+// Config configures a [Pool]. Zero fields take the defaults named.
+type Config struct {
+	URL            string        // base URL, e.g. http://127.0.0.1:8080; /api/v1.1/profiles/<endpoint> is appended
+	Endpoint       string        // "update" | "import"; batches use "<endpoint>_batch"
+	BatchSize      int           // ≤ 1: one profile per request
+	MaxBatchBytes  int           // 0 = DefaultMaxBatchBytes
+	Linger         time.Duration // a partial batch is sent after this; 0 = DefaultLinger
+	Rate           float64       // requests per second, shared by every attempt of every worker; 0 = unlimited
+	Concurrency    int           // requests in flight; 0 = auto (see the package doc)
+	MaxConcurrency int           // bound for auto; 0 = DefaultMaxConcurrency
+	Timeout        time.Duration // per attempt; 0 = DefaultTimeout
+	MaxAttempts    int           // per request, first try included; 0 = DefaultMaxAttempts
+	Token          string        // the API token; required
+	Bearer         bool          // token in "Authorization: Bearer" instead of the body
+	Envelope       []byte        // single-request members after the token, e.g. `"db_id":1,"matching":"email"`
+	BatchEnvelope  []byte        // the same for batch requests
+	// Window is the most jobs held at once (waiting + in flight); 0 = 2 ×
+	// concurrency bound × batch size, within [64, DefaultMaxWindow] and at
+	// least two batches.
+	Window int
+	Logger *slog.Logger // nil = discard
+	// Client sends the requests; nil = one built here (keep-alive, idle and
+	// per-host connections = the concurrency bound). Either way redirects to
+	// another host, or from https to http, are refused: the body holds the token.
+	Client *http.Client
+	// BreakerSample is how many first requests failing alike stop the run
+	// (and how many requests giving up on network errors in a row); 0 =
+	// DefaultBreakerSample, < 0 disables the breaker.
+	BreakerSample int
+}
+
+// settings is a validated Config with defaults applied and derived values.
+type settings struct {
+	Config
+	single, batch string // the request URLs as messages show them (no password)
+	// Request templates: each attempt is a shallow copy with its own
+	// context, header and body; the parsed URL is shared, read only.
+	singleReq, batchReq *http.Request
+	bound               int    // most requests in flight
+	bodyToken           string // the token for the body; "" with Bearer
+	auth                string // the Authorization header; "" without Bearer
+	randN               func(int64) int64
+}
+
+func (c Config) settle() (*settings, error) {
+	s := &settings{Config: c, randN: defaultRandN}
+	u, err := url.Parse(strings.TrimSpace(c.URL))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("api url %q: want an absolute http:// or https:// URL", redact(c.URL))
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("api url %q: want no query or fragment (the token travels in the body)", u.Redacted())
+	}
+	switch c.Endpoint {
+	case "update", "import":
+	default:
+		return nil, fmt.Errorf("api endpoint %q: want update or import", c.Endpoint)
+	}
+	base := strings.TrimRight(u.String(), "/") + "/api/v1.1/profiles/" + c.Endpoint
+	if s.singleReq, err = http.NewRequest(http.MethodPost, base, nil); err != nil {
+		return nil, fmt.Errorf("api url %q: %w", u.Redacted(), err)
+	}
+	if s.batchReq, err = http.NewRequest(http.MethodPost, base+"_batch", nil); err != nil {
+		return nil, fmt.Errorf("api url %q: %w", u.Redacted(), err)
+	}
+	// For messages: a password in the URL is not shown.
+	s.single, s.batch = s.singleReq.URL.Redacted(), s.batchReq.URL.Redacted()
+	if c.Token == "" {
+		return nil, errors.New("no API token: set ALTCRAFT_TOKEN or --token-file")
+	}
+	if c.Bearer {
+		s.auth = "Bearer " + c.Token
+	} else {
+		s.bodyToken = c.Token
+	}
+	for _, e := range []struct {
+		name string
+		v    []byte
+	}{{"request envelope", c.Envelope}, {"batch request envelope", c.BatchEnvelope}} {
+		if len(e.v) > 0 && !json.Valid(append(append([]byte{'{'}, e.v...), '}')) {
+			return nil, fmt.Errorf("%s: not valid JSON object members: %.80q", e.name, e.v)
+		}
+	}
+	if c.MaxBatchBytes == 0 {
+		s.MaxBatchBytes = DefaultMaxBatchBytes
+	}
+	if c.Linger == 0 {
+		s.Linger = DefaultLinger
+	}
+	if c.MaxConcurrency == 0 {
+		s.MaxConcurrency = DefaultMaxConcurrency
+	}
+	if c.Timeout == 0 {
+		s.Timeout = DefaultTimeout
+	}
+	if c.MaxAttempts == 0 {
+		s.MaxAttempts = DefaultMaxAttempts
+	}
+	switch {
+	case c.BreakerSample == 0:
+		s.BreakerSample = DefaultBreakerSample
+	case c.BreakerSample < 0:
+		s.BreakerSample = 0
+	}
+	switch {
+	case c.MaxBatchBytes < 0:
+		return nil, fmt.Errorf("max batch bytes %d: want > 0", c.MaxBatchBytes)
+	case c.Linger < 0:
+		return nil, fmt.Errorf("batch linger %v: want ≥ 0", c.Linger)
+	case c.Rate < 0 || math.IsNaN(c.Rate) || math.IsInf(c.Rate, 0):
+		return nil, fmt.Errorf("rate %v: want requests per second ≥ 0 (0 = unlimited)", c.Rate)
+	case c.Concurrency < 0:
+		return nil, fmt.Errorf("concurrency %d: want ≥ 0 (0 = auto)", c.Concurrency)
+	case c.MaxConcurrency < 0:
+		return nil, fmt.Errorf("max concurrency %d: want > 0", c.MaxConcurrency)
+	case c.Timeout < 0:
+		return nil, fmt.Errorf("timeout %v: want > 0", c.Timeout)
+	case c.MaxAttempts < 0:
+		return nil, fmt.Errorf("max attempts %d: want ≥ 1", c.MaxAttempts)
+	case c.Window < 0:
+		return nil, fmt.Errorf("window %d: want > 0", c.Window)
+	}
+	if s.BatchSize < 1 {
+		s.BatchSize = 1
+	}
+	s.bound = s.MaxConcurrency
+	if c.Concurrency > 0 {
+		s.bound = c.Concurrency
+	}
+	if s.Window == 0 {
+		w := min(max(2*s.bound*s.BatchSize, 64), DefaultMaxWindow)
+		s.Window = max(w, 2*s.BatchSize)
+	}
+	if s.Logger == nil {
+		s.Logger = slog.New(slog.DiscardHandler)
+	}
+	s.Client = guardClient(c.Client, s.bound)
+	return s, nil
+}
+
+// redact hides userinfo in a URL that did not parse.
+func redact(raw string) string {
+	if i := strings.LastIndex(raw, "@"); i >= 0 {
+		if j := strings.Index(raw, "//"); j >= 0 && j < i {
+			return raw[:j+2] + "…" + raw[i:]
+		}
+	}
+	return raw
+}
+
+// guardClient returns the client to use: a copy of c (or a new one) whose
+// redirect policy never takes the token to another host or off TLS.
+func guardClient(c *http.Client, bound int) *http.Client {
+	var out http.Client
+	if c != nil {
+		out = *c
+	} else {
+		out.Transport = &http.Transport{
+			Proxy: http.ProxyFromEnvironment,
+			DialContext: (&net.Dialer{
+				Timeout:   30 * time.Second,
+				KeepAlive: 30 * time.Second,
+			}).DialContext,
+			ForceAttemptHTTP2:     true,
+			MaxIdleConns:          bound,
+			MaxIdleConnsPerHost:   bound,
+			MaxConnsPerHost:       bound,
+			IdleConnTimeout:       90 * time.Second,
+			TLSHandshakeTimeout:   10 * time.Second,
+			ExpectContinueTimeout: time.Second,
+		}
+	}
+	inner := out.CheckRedirect
+	out.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		first := via[0].URL
+		if req.URL.Host != first.Host || (first.Scheme == "https" && req.URL.Scheme != "https") {
+			return &redirectError{to: req.URL.Redacted()}
+		}
+		if inner != nil {
+			return inner(req, via)
+		}
+		if len(via) >= 10 {
+			return errors.New("stopped after 10 redirects")
+		}
+		return nil
+	}
+	return &out
+}
+
+// scrub removes the token from an outcome's texts. Replies are the API's to
+// word, and an error_text may quote what it was sent.
+func (s *settings) scrub(o outcome) outcome {
+	if !strings.Contains(o.text, s.Token) && (o.fatal == nil || !strings.Contains(o.fatal.Reason, s.Token)) {
+		return o
+	}
+	o.text = strings.ReplaceAll(o.text, s.Token, "***")
+	o.sig = strings.ReplaceAll(o.sig, s.Token, "***")
+	if o.fatal != nil {
+		fe := *o.fatal
+		fe.Reason = strings.ReplaceAll(fe.Reason, s.Token, "***")
+		o.fatal = &fe
+	}
+	return o
+}
+
+// defaultRandN draws backoff jitter; tests replace settings.randN.
+var defaultRandN = rand.Int64N
