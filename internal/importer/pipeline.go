@@ -1,0 +1,477 @@
+package importer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"log/slog"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"importer/internal/input"
+	"importer/internal/mapping"
+	"importer/internal/results"
+	"importer/internal/sender"
+)
+
+// chunkSize is how many records travel together between the reader, the
+// mapping workers and the dispatcher: big enough to amortise channel hand-offs,
+// small enough that a slow API never leaves many mapped rows waiting.
+const chunkSize = 64
+
+// item is one record on its way through the pipeline.
+type item struct {
+	rec  *input.Record
+	req  *mapping.Request // nil when the row is invalid
+	err  error            // the row's input or mapping error
+	body []byte           // the single-profile body for --payloads, token "***"
+}
+
+// chunk is a run of consecutive records; done is closed once every item is
+// mapped, so the dispatcher can take chunks in file order while the workers
+// finish them in any order.
+type chunk struct {
+	items []item
+	done  chan struct{}
+}
+
+// outcome is one finished row on its way to the writer.
+type outcome struct {
+	row    results.Row
+	kind   string // error group label
+	column string // the column an invalid row failed on
+	fields []string
+	raw    []byte
+}
+
+// pending is what the writer needs of a row that is out with the sender.
+type pending struct {
+	line   int64
+	key    string
+	fields []string
+	raw    []byte
+}
+
+type pipeline struct {
+	mode     Mode
+	in       *input.File
+	mapper   *mapping.Mapper
+	jsonl    bool
+	prev     *results.Previous
+	shardK   int
+	shardN   int
+	pool     *sender.Pool
+	envelope []byte // for payload dumps
+	journal  *results.Journal
+	rejects  *results.Rejects
+	payloads *results.Payloads
+	budget   maxErrors
+	sum      *results.Summary
+	log      *slog.Logger
+
+	stop     context.CancelCauseFunc // stops reading and sending; the cause decides the verdict
+	stopCtx  context.Context
+	mu       sync.Mutex
+	inflight map[int64]pending
+
+	// counters shared with the progress reporter
+	done, ok, bad, notSent, skipped atomic.Int64
+	rejected               int64 // writer-owned
+
+	readErr error // fatal reading error (reader-owned until the reader ends)
+}
+
+// run drives the stages until every row read has an outcome (or the run was
+// stopped), and returns why it stopped: nil, the context's error, a fatal
+// error, or ErrMaxErrors.
+func (p *pipeline) run(ctx context.Context) error {
+	p.stopCtx, p.stop = context.WithCancelCause(ctx)
+	defer p.stop(nil)
+	p.inflight = make(map[int64]pending)
+
+	workers := max(1, runtime.GOMAXPROCS(0))
+	work := make(chan *chunk, workers*2)
+	ordered := make(chan *chunk, workers*4)
+	local := make(chan outcome, chunkSize*2)
+	var sent chan sender.Result
+	var jobs chan sender.Job
+
+	var wg sync.WaitGroup
+	wg.Go(func() { p.read(work, ordered) })
+	for range workers {
+		wg.Go(func() { p.mapChunks(work) })
+	}
+
+	var poolErr error
+	poolDone := make(chan struct{})
+	if p.pool != nil {
+		sent = make(chan sender.Result, 16) // small: a result waiting here is lost to a kill -9
+		jobs = make(chan sender.Job)
+		go func() {
+			defer close(poolDone)
+			poolErr = p.pool.Run(p.stopCtx, jobs, sent)
+			if poolErr != nil && !errors.Is(poolErr, context.Canceled) {
+				p.stop(poolErr)
+			}
+			close(sent)
+		}()
+	} else {
+		close(poolDone)
+	}
+
+	wg.Go(func() { p.dispatch(ordered, jobs, local) })
+
+	writerErr := p.write(local, sent)
+	wg.Wait()
+	<-poolDone
+
+	switch cause := context.Cause(p.stopCtx); {
+	case writerErr != nil:
+		return writerErr
+	case p.readErr != nil:
+		return p.readErr
+	case poolErr != nil && !errors.Is(poolErr, context.Canceled):
+		return poolErr
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case errors.Is(cause, ErrMaxErrors):
+		return ErrMaxErrors
+	}
+	return nil
+}
+
+// read streams records into chunks, skipping rows a previous run finished.
+func (p *pipeline) read(work, ordered chan<- *chunk) {
+	defer close(work)
+	defer close(ordered)
+	c := &chunk{done: make(chan struct{})}
+	flush := func() bool {
+		if len(c.items) == 0 {
+			return true
+		}
+		select {
+		case ordered <- c:
+		case <-p.stopCtx.Done():
+			p.notSent.Add(int64(len(c.items)))
+			return false
+		}
+		work <- c // never blocks for long: workers drain work until it closes
+		c = &chunk{items: make([]item, 0, chunkSize), done: make(chan struct{})}
+		return true
+	}
+	for p.stopCtx.Err() == nil {
+		rec, err := p.in.Read()
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				p.readErr = fmt.Errorf("read %w", err)
+				p.stop(p.readErr)
+			}
+			break
+		}
+		if p.prev != nil && p.prev.OK(rec.Row) {
+			p.skipped.Add(1)
+			continue
+		}
+		c.items = append(c.items, item{rec: rec})
+		if len(c.items) == chunkSize && !flush() {
+			return
+		}
+	}
+	if p.stopCtx.Err() != nil {
+		p.notSent.Add(int64(len(c.items)))
+		return
+	}
+	flush()
+}
+
+// mapChunks maps records in parallel; order is restored by the dispatcher.
+func (p *pipeline) mapChunks(work <-chan *chunk) {
+	for c := range work {
+		for i := range c.items {
+			p.mapItem(&c.items[i])
+		}
+		close(c.done)
+	}
+}
+
+func (p *pipeline) mapItem(it *item) {
+	defer func() {
+		// A mapper bug must cost one row, not the run.
+		if r := recover(); r != nil {
+			it.req, it.err = nil, fmt.Errorf("internal error mapping row %d: %v", it.rec.Row, r)
+		}
+	}()
+	if it.rec.Err != nil {
+		it.err = it.rec.Err
+		return
+	}
+	req, err := p.mapper.Map(it.rec)
+	if err != nil {
+		it.err = err
+		return
+	}
+	it.req = req
+	if p.payloads != nil {
+		it.body = sender.AppendSingleBody(nil, "***", p.envelope, req)
+	}
+}
+
+// dispatch takes mapped chunks in file order and routes each row: invalid
+// rows and dry-run verdicts straight to the writer, valid rows to the sender.
+func (p *pipeline) dispatch(ordered <-chan *chunk, jobs chan<- sender.Job, local chan<- outcome) {
+	defer close(local)
+	if jobs != nil {
+		defer close(jobs)
+	}
+	for c := range ordered {
+		<-c.done
+		for i := range c.items {
+			if p.stopCtx.Err() != nil {
+				p.notSent.Add(int64(len(c.items) - i))
+				break
+			}
+			p.route(&c.items[i], jobs, local)
+		}
+	}
+}
+
+func (p *pipeline) route(it *item, jobs chan<- sender.Job, local chan<- outcome) {
+	rec := it.rec
+	if !p.inShard(it) {
+		return
+	}
+	if it.err != nil {
+		kind, column := errorGroup(it.err)
+		p.emit(local, outcome{
+			row: results.Row{
+				Row: rec.Row, Line: rec.Line, Status: results.StatusInvalid,
+				ErrorCode: slug(kind), Error: it.err.Error(),
+			},
+			kind: kind, column: column, fields: rec.Fields, raw: rec.Raw,
+		})
+		return
+	}
+	if p.payloads != nil {
+		if err := p.payloads.Write(rec.Row, it.body); err != nil {
+			p.stop(fmt.Errorf("payloads: %w", err))
+			return
+		}
+	}
+	if p.mode == ModeValidate {
+		p.emit(local, outcome{row: results.Row{
+			Row: rec.Row, Line: rec.Line, Key: it.req.Key, Status: results.StatusValid,
+		}})
+		return
+	}
+	p.mu.Lock()
+	p.inflight[rec.Row] = pending{line: rec.Line, key: it.req.Key, fields: rec.Fields, raw: rec.Raw}
+	p.mu.Unlock()
+	select {
+	case jobs <- sender.Job{ID: rec.Row, Key: it.req.Key, Risky: it.req.Risky, Payload: it.req}:
+	case <-p.stopCtx.Done():
+		p.mu.Lock()
+		delete(p.inflight, rec.Row)
+		p.mu.Unlock()
+		p.notSent.Add(1)
+	}
+}
+
+func (p *pipeline) emit(local chan<- outcome, o outcome) {
+	select {
+	case local <- o:
+	case <-p.stopCtx.Done():
+		// The writer keeps draining until local closes, so this send can
+		// still be taken; prefer delivering a finished row over dropping it.
+		local <- o
+	}
+}
+
+// inShard reports whether this process owns the row under --shard. The
+// match key decides, so one key always lands in one shard and per-key order
+// holds across shards; rows without a key (invalid) spread by row number.
+func (p *pipeline) inShard(it *item) bool {
+	if p.shardN <= 1 {
+		return true
+	}
+	if it.req == nil {
+		return int(it.rec.Row%int64(p.shardN)) == p.shardK
+	}
+	return ShardOf(it.req.Key, p.shardN) == p.shardK
+}
+
+// ShardOf returns the 0-based shard of a match key among n shards.
+func ShardOf(key string, n int) int {
+	h := fnv.New64a()
+	h.Write([]byte(key))
+	return int(h.Sum64() % uint64(n))
+}
+
+// write is the only goroutine that touches the journal, the rejects file and
+// the summary. It returns a fatal error when a file cannot be written.
+func (p *pipeline) write(local <-chan outcome, sent <-chan sender.Result) error {
+	var werr error
+	for local != nil || sent != nil {
+		// Before waiting, hand every finished row to the OS: after a kill -9
+		// only rows still in flight are sent again on --resume. Under load the
+		// channels are rarely empty, so lines still go out in large writes.
+		if werr == nil && len(local) == 0 && len(sent) == 0 {
+			if err := p.journal.Flush(); err != nil {
+				werr = fmt.Errorf("results: %w", err)
+				p.stop(werr)
+			}
+		}
+		var o outcome
+		select {
+		case lo, ok := <-local:
+			if !ok {
+				local = nil
+				continue
+			}
+			o = lo
+		case r, ok := <-sent:
+			if !ok {
+				sent = nil
+				continue
+			}
+			var keep bool
+			if o, keep = p.fromSender(r); !keep {
+				continue
+			}
+		}
+		if werr != nil {
+			continue // keep draining so no stage blocks; the run is already failing
+		}
+		if err := p.record(&o); err != nil {
+			werr = err
+			p.stop(werr)
+		}
+	}
+	if werr == nil {
+		if err := p.journal.Flush(); err != nil {
+			werr = fmt.Errorf("results: %w", err)
+		}
+	}
+	p.sum.NotSent = p.notSent.Load()
+	p.sum.Skipped = p.skipped.Load()
+	return werr
+}
+
+// fromSender turns a sender result into an outcome; canceled rows were never
+// finished and are left for --resume.
+func (p *pipeline) fromSender(r sender.Result) (outcome, bool) {
+	p.mu.Lock()
+	pd := p.inflight[r.ID]
+	delete(p.inflight, r.ID)
+	p.mu.Unlock()
+	row := results.Row{
+		Row: r.ID, Line: pd.line, Key: pd.key, ProfileID: r.ProfileID,
+		ErrorCode: r.Code, Error: r.Error, Attempts: r.Attempts,
+	}
+	switch r.Status {
+	case sender.OK:
+		row.Status = results.StatusOK
+	case sender.Failed:
+		row.Status = results.StatusFailed
+	case sender.Unknown:
+		row.Status = results.StatusUnknown
+	default:
+		p.notSent.Add(1)
+		return outcome{}, false
+	}
+	kind := ""
+	if row.Status != results.StatusOK {
+		kind = strings.TrimSpace(apiErrorKind(r.Code, r.Error))
+	}
+	return outcome{row: row, kind: kind, fields: pd.fields, raw: pd.raw}, true
+}
+
+// record writes one finished row everywhere it belongs and applies the
+// error budget.
+func (p *pipeline) record(o *outcome) error {
+	if err := p.journal.Write(&o.row); err != nil {
+		return fmt.Errorf("results: %w", err)
+	}
+	p.sum.Add(&o.row, o.kind, o.column)
+	p.done.Add(1)
+	switch o.row.Status {
+	case results.StatusOK, results.StatusValid:
+		p.ok.Add(1)
+		return nil
+	}
+	p.bad.Add(1)
+	if p.rejects != nil {
+		if err := p.rejects.Write(o.fields, o.raw, o.row.Error); err != nil {
+			return fmt.Errorf("rejects: %w", err)
+		}
+		p.rejected++
+	}
+	if p.budget.exceeded(p.bad.Load(), p.done.Load()) && context.Cause(p.stopCtx) == nil {
+		p.log.Warn("stopping: the error budget is spent", "max_errors", p.budget.String(),
+			"bad_rows", p.bad.Load(), "finished_rows", p.done.Load())
+		p.stop(ErrMaxErrors)
+	}
+	return nil
+}
+
+// verdict combines why the pipeline stopped with how the files closed.
+func (p *pipeline) verdict(runErr, closeErr error) error {
+	switch {
+	case closeErr != nil:
+		return errors.Join(runErr, closeErr)
+	case runErr == nil:
+	case errors.Is(runErr, context.Canceled), errors.Is(runErr, context.DeadlineExceeded):
+		return fmt.Errorf("%w: %w", ErrInterrupted, runErr)
+	default:
+		return runErr
+	}
+	if p.bad.Load() > 0 {
+		return fmt.Errorf("%w: %d of %d rows", ErrRowErrors, p.bad.Load(), p.done.Load())
+	}
+	return nil
+}
+
+// errorGroup returns the summary's group label and column for a row error.
+func errorGroup(err error) (kind, column string) {
+	var fe *mapping.FieldError
+	if errors.As(err, &fe) {
+		return fe.Kind, fe.Column
+	}
+	var re *input.RowError
+	if errors.As(err, &re) {
+		return re.Kind().Error(), re.Name
+	}
+	return "internal error", ""
+}
+
+// apiErrorKind labels a failed request for grouping: the API's code and text.
+func apiErrorKind(code, text string) string {
+	switch {
+	case code == "":
+		return text
+	case strings.HasPrefix(code, "HTTP"), code == "timeout", code == "network":
+		return code + ": " + text
+	}
+	return "API error " + code + ": " + text
+}
+
+// slug turns a group label into a machine-friendly error_code.
+func slug(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '_':
+			return r
+		case r >= 'A' && r <= 'Z':
+			return r + 'a' - 'A'
+		}
+		return '_'
+	}, s)
+}
+
+// counters exposes the live counts to the progress reporter.
+func (p *pipeline) counters() *counters {
+	return &counters{done: &p.done, ok: &p.ok, bad: &p.bad}
+}
