@@ -196,4 +196,3 @@ func readToken(o *Options, log *slog.Logger) (string, error) {
 	}
 	return "", errors.New("no API token: set " + EnvToken + " or pass --token-file FILE")
 }
-

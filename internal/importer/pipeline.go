@@ -80,7 +80,7 @@ type pipeline struct {
 
 	// counters shared with the progress reporter
 	done, ok, bad, notSent, skipped atomic.Int64
-	rejected               int64 // writer-owned
+	rejected                        int64 // writer-owned
 
 	readErr error // fatal reading error (reader-owned until the reader ends)
 }

@@ -345,4 +345,3 @@ func writeSummaryFile(path string, s *results.Summary) error {
 	}
 	return nil
 }
-
