@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 	_ "time/tzdata" // timezone: works on hosts without a zoneinfo database (slim containers)
+
+	"importer/internal/jsonenc"
 )
 
 // compileMode says what the compiler binds columns to.
@@ -333,8 +335,8 @@ func (cc *compiler) key(ks keySpec) keyPlan {
 		kp.itemName = cc.cfg.Match.FieldName
 		name = cc.cfg.Match.FieldName
 	}
-	kp.single = append(appendJSONString(nil, ks.slot), ':')
-	kp.item = append(appendJSONString(nil, kp.itemName), ':')
+	kp.single = append(jsonenc.AppendString(nil, ks.slot), ':')
+	kp.item = append(jsonenc.AppendString(nil, kp.itemName), ':')
 	r := role{path: ks.path, name: name, key: true}
 	switch ks.slot {
 	case "phone":
@@ -440,7 +442,7 @@ func (cc *compiler) subscription(i int, s *Subscription) {
 	sp.head = []byte(`{"resource_id":`)
 	sp.head = strconv.AppendInt(sp.head, int64(s.ResourceID), 10)
 	sp.head = append(sp.head, `,"channel":`...)
-	sp.head = appendJSONString(sp.head, s.Channel)
+	sp.head = jsonenc.AppendString(sp.head, s.Channel)
 
 	if s.Status != nil {
 		sp.status = cc.field(s.Status, role{path: path + ".status", name: path + ".status", member: "status", kinds: []kind{kindString}})
@@ -470,7 +472,7 @@ func (cc *compiler) field(f *Field, r role) *fieldPlan {
 	at := func(key string) string { return r.path + "." + key }
 	p := &fieldPlan{name: r.name, column: f.Column, list: r.list, cutSlot: -1, keySlot: -1, src: source{idx: -1}, spec: f}
 	if r.member != "" {
-		p.prefix = append(appendJSONString(nil, r.member), ':')
+		p.prefix = append(jsonenc.AppendString(nil, r.member), ':')
 	}
 
 	k, ok := kindByName[strings.ToLower(f.Type)]
@@ -668,10 +670,10 @@ func (cc *compiler) action(f *Field, r role, p *fieldPlan, at func(string) strin
 	if f.Submatch != "" && f.Action != "upsert" {
 		cc.addf(at("submatch"), "applies to action: upsert only")
 	}
-	p.actOpen = append([]byte(`{"action":`), appendJSONString(nil, f.Action)...)
+	p.actOpen = append([]byte(`{"action":`), jsonenc.AppendString(nil, f.Action)...)
 	p.actOpen = append(p.actOpen, `,"value":`...)
 	if f.Action == "upsert" {
-		p.actClose = append(appendJSONString([]byte(`,"submatch":`), f.Submatch), '}')
+		p.actClose = append(jsonenc.AppendString([]byte(`,"submatch":`), f.Submatch), '}')
 	} else {
 		p.actClose = []byte{'}'}
 	}

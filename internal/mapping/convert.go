@@ -12,6 +12,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/nyaruka/phonenumbers"
+
+	"importer/internal/jsonenc"
 )
 
 // kind is a field's type.
@@ -72,13 +74,13 @@ type val struct {
 func (v *val) appendJSON(dst []byte) []byte {
 	switch v.k {
 	case vStr:
-		return appendJSONString(dst, v.s)
+		return jsonenc.AppendString(dst, v.s)
 	case vRaw, vJSON:
 		return append(dst, v.s...)
 	case vInt:
 		return strconv.AppendInt(dst, v.i, 10)
 	case vFloat:
-		return appendJSONFloat(dst, v.f)
+		return jsonenc.AppendFloat(dst, v.f)
 	case vBool:
 		return strconv.AppendBool(dst, v.b)
 	case vDate:
@@ -105,7 +107,7 @@ func (v *val) text() string {
 	case vInt:
 		return strconv.FormatInt(v.i, 10)
 	case vFloat:
-		return string(appendJSONFloat(nil, v.f))
+		return string(jsonenc.AppendFloat(nil, v.f))
 	case vBool:
 		return strconv.FormatBool(v.b)
 	case vDate:

@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 
 	"importer/internal/input"
+
+	"importer/internal/jsonenc"
 )
 
 // Sentinels inside a FieldError, for errors.Is.
@@ -110,9 +112,9 @@ func Compile(cfg *Config, header []string) (*Mapper, error) {
 func envelope(cfg *Config, batch bool) []byte {
 	r := &cfg.Request
 	b := strconv.AppendInt([]byte(`"db_id":`), int64(r.DBID), 10)
-	b = appendJSONString(append(b, `,"matching":`...), r.Matching)
+	b = jsonenc.AppendString(append(b, `,"matching":`...), r.Matching)
 	if r.Matching == "custom" || r.Matching == "custom_sub" {
-		b = appendJSONString(append(b, `,"field_name":`...), cfg.Match.FieldName)
+		b = jsonenc.AppendString(append(b, `,"field_name":`...), cfg.Match.FieldName)
 	}
 	if r.ResourceID > 0 {
 		b = strconv.AppendInt(append(b, `,"resource_id":`...), int64(r.ResourceID), 10)
@@ -566,7 +568,7 @@ func (p *fieldPlan) appendValue(dst []byte, rec *input.Record) ([]byte, bool, *F
 			return p.appendList(dst, rec, s, nil)
 		case p.plain:
 			// Most columns are plain text: no conversion to run.
-			return appendJSONString(dst, s), true, nil
+			return jsonenc.AppendString(dst, s), true, nil
 		}
 		var v val
 		empty, e := p.c.scalar(&v, s, jString)
@@ -675,7 +677,7 @@ func (p *fieldPlan) jsonScalar(v *val, rec *input.Record, x any) (empty bool, fe
 		empty, e = p.c.scalar(v, text, jBool)
 	case float64:
 		// A decoder without UseNumber; keep working.
-		text = string(appendJSONFloat(nil, t))
+		text = string(jsonenc.AppendFloat(nil, t))
 		empty, e = p.c.scalar(v, text, jNumber)
 	default:
 		js, err := marshalJSON(t)

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"os"
 	"strings"
 	"sync"
@@ -365,45 +364,6 @@ func TestShorten(t *testing.T) {
 			t.Errorf("shorten(%q, %d) = %q, want %q", tt.in, tt.n, got, tt.want)
 		}
 	}
-}
-
-func TestAppendJSONString(t *testing.T) {
-	for _, s := range []string{"", "plain", `q"b\`, "\n\r\t\b\f\x00\x1f", "<a&b>", "Привет", "\xff\xfe", "a\u2028b\u2029", "😀", "\x7f"} {
-		got := appendJSONString(nil, s)
-		if !json.Valid(got) {
-			t.Errorf("appendJSONString(%q) = %s: invalid JSON", s, got)
-			continue
-		}
-		if back, want := decodeString(t, got), decodeString(t, mustMarshal(t, s)); back != want {
-			t.Errorf("appendJSONString(%q) = %s decodes to %q; encoding/json's decodes to %q", s, got, back, want)
-		}
-	}
-	if got := string(appendJSONString(nil, "<b>&")); got != `"<b>&"` {
-		t.Errorf("HTML characters escaped: %s", got)
-	}
-}
-
-func TestAppendJSONFloat(t *testing.T) {
-	for _, f := range []float64{0, 1, -1.5, 1e20, 1e21, 1e-6, 1e-7, 123456789.125, math.MaxFloat64, math.SmallestNonzeroFloat64, -2.5e-9} {
-		want, _ := json.Marshal(f)
-		if got := appendJSONFloat(nil, f); string(got) != string(want) {
-			t.Errorf("appendJSONFloat(%v) = %s, encoding/json says %s", f, got, want)
-		}
-	}
-}
-
-// FuzzAppendJSONString: any string gives valid JSON that decodes to what
-// encoding/json's encoding of it decodes to (invalid UTF-8 → U+FFFD).
-func FuzzAppendJSONString(f *testing.F) {
-	for _, s := range []string{"", "a\"b", "\x00", "\xff", "я\u2028", "\\u0000"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		got := appendJSONString(nil, s)
-		if back, want := decodeString(t, got), decodeString(t, mustMarshal(t, s)); back != want {
-			t.Fatalf("appendJSONString(%q) = %s decodes to %q; encoding/json's decodes to %q", s, got, back, want)
-		}
-	})
 }
 
 func mustMarshal(t *testing.T, s string) []byte {

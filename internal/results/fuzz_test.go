@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"importer/internal/jsonenc"
 )
 
 // fuzzResume checks the contract between the resume reader and the appending
@@ -71,29 +73,6 @@ func FuzzReadJournalJSONL(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) { fuzzResume(t, ".jsonl", data) })
 }
 
-func FuzzAppendJSONString(f *testing.F) {
-	for _, s := range []string{"", "plain", "quote\" back\\slash", "\n\r\t\x00\x1f\x7f", "Иван", "\u2028\u2029", "\xff\xfe", "a\xc3", "<&>"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		got := appendJSONString(nil, s)
-		if !json.Valid(got) || bytes.ContainsAny(got, "\n\r") {
-			t.Fatalf("appendJSONString(%q) = %s: not a one-line JSON string", s, got)
-		}
-		want, _ := json.Marshal(s)
-		var a, b string
-		if err := json.Unmarshal(got, &a); err != nil {
-			t.Fatal(err)
-		}
-		if err := json.Unmarshal(want, &b); err != nil {
-			t.Fatal(err)
-		}
-		if a != b {
-			t.Fatalf("appendJSONString(%q) decodes to %q, encoding/json's to %q", s, a, b)
-		}
-	})
-}
-
 func FuzzRejectsJSONL(f *testing.F) {
 	for _, s := range []string{`{"a":1}`, `{}`, ` { } `, `{"_error":"x","b":[1,{"_error":2}]}`, `{"\u005ferror":1}`, `[1]`, `"s"`, `{"a":`, "\xff", "{\n\"a\"\n:\n1}\n", ""} {
 		f.Add([]byte(s), "reason")
@@ -109,7 +88,7 @@ func FuzzRejectsJSONL(f *testing.F) {
 		}
 		var gotMsg, wantMsg string
 		json.Unmarshal(got["_error"], &gotMsg)
-		json.Unmarshal(appendJSONString(nil, msg), &wantMsg)
+		json.Unmarshal(jsonenc.AppendString(nil, msg), &wantMsg)
 		if gotMsg != wantMsg {
 			t.Fatalf("_error = %q, want %q (line %s)", gotMsg, wantMsg, line)
 		}

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/gocarina/gocsv"
+
+	"importer/internal/jsonenc"
 )
 
 // Status is the final outcome of one row as the journal records it.
@@ -205,15 +207,15 @@ func appendJSONLRow(b []byte, r *Row) []byte {
 	b = append(b, `,"line":`...)
 	b = strconv.AppendInt(b, r.Line, 10)
 	b = append(b, `,"key":`...)
-	b = appendJSONString(b, r.Key)
+	b = jsonenc.AppendString(b, r.Key)
 	b = append(b, `,"status":`...)
-	b = appendJSONString(b, string(r.Status))
+	b = jsonenc.AppendString(b, string(r.Status))
 	b = append(b, `,"profile_id":`...)
-	b = appendJSONString(b, r.ProfileID)
+	b = jsonenc.AppendString(b, r.ProfileID)
 	b = append(b, `,"error_code":`...)
-	b = appendJSONString(b, r.ErrorCode)
+	b = jsonenc.AppendString(b, r.ErrorCode)
 	b = append(b, `,"error":`...)
-	b = appendJSONString(b, r.Error)
+	b = jsonenc.AppendString(b, r.Error)
 	b = append(b, `,"attempts":`...)
 	b = strconv.AppendInt(b, int64(r.Attempts), 10)
 	return append(b, "}\n"...)

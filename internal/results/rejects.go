@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"os"
 	"unicode/utf8"
+
+	"importer/internal/jsonenc"
 )
 
 // RejectsErrorColumn is the column (CSV) or member (JSONL) that carries the
@@ -161,9 +163,9 @@ func appendRejectJSON(b, raw []byte, msg string) []byte {
 	if len(obj) < 2 || obj[0] != '{' || !json.Valid(obj) {
 		raw = bytes.TrimRight(raw, "\r\n")
 		b = append(b, `{"_raw":`...)
-		b = appendJSONString(b, string(raw))
+		b = jsonenc.AppendString(b, string(raw))
 		b = append(b, `,"_error":`...)
-		b = appendJSONString(b, msg)
+		b = jsonenc.AppendString(b, msg)
 		return append(b, '}')
 	}
 	obj = oneLine(obj)
@@ -172,7 +174,7 @@ func appendRejectJSON(b, raw []byte, msg string) []byte {
 	if bytes.Contains(obj, []byte(RejectsErrorColumn)) || bytes.Contains(obj, []byte(`\u`)) {
 		if start, end, ok := findMember(obj, RejectsErrorColumn); ok {
 			b = append(b, obj[:start]...)
-			b = appendJSONString(b, msg)
+			b = jsonenc.AppendString(b, msg)
 			return append(b, obj[end:]...)
 		}
 	}
@@ -182,7 +184,7 @@ func appendRejectJSON(b, raw []byte, msg string) []byte {
 		b = append(b, ',')
 	}
 	b = append(b, `"_error":`...)
-	b = appendJSONString(b, msg)
+	b = jsonenc.AppendString(b, msg)
 	return append(b, '}')
 }
 

@@ -5,7 +5,8 @@ import (
 	"io"
 	"sync"
 	"sync/atomic"
-	"unicode/utf8"
+
+	"importer/internal/jsonenc"
 )
 
 // AppendSingleBody appends the JSON body of a single-profile request to dst:
@@ -48,7 +49,7 @@ func appendHead(dst []byte, token string, envelope []byte) []byte {
 	dst = append(dst, '{')
 	if token != "" {
 		dst = append(dst, `"token":`...)
-		dst = appendJSONString(dst, token)
+		dst = jsonenc.AppendString(dst, token)
 	}
 	if len(envelope) > 0 {
 		if token != "" {
@@ -68,51 +69,6 @@ func appendBatchHead(dst []byte, token string, envelope []byte) []byte {
 }
 
 func appendBatchTail(dst []byte) []byte { return append(dst, "]}"...) }
-
-const hexDigits = "0123456789abcdef"
-
-// appendJSONString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD,
-// as encoding/json does, so the body always parses.
-func appendJSONString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i++
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
-}
 
 // Buffers for request bodies and replies come from pools, boxed so that
 // returning one allocates nothing. Buffers above maxPooled are left to the

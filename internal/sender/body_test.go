@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -86,42 +85,6 @@ func TestBodies(t *testing.T) {
 		out.WriteString("\n")
 	}
 	golden(t, "bodies.golden", out.Bytes())
-}
-
-// TestAppendJSONString checks the token encoder against encoding/json.
-func TestAppendJSONString(t *testing.T) {
-	for _, s := range []string{"", "plain", `q"uote`, `back\slash`, "nl\n cr\r tab\t", "\x00\x1f\x7f",
-		"кириллица", "bad\xffutf8", "<&>", "\u2028"} {
-		got := appendJSONString(nil, s)
-		var back string
-		if err := json.Unmarshal(got, &back); err != nil {
-			t.Errorf("appendJSONString(%q) = %s: invalid JSON: %v", s, got, err)
-			continue
-		}
-		if want := strings.ToValidUTF8(s, "\uFFFD"); back != want && utf8.ValidString(s) {
-			t.Errorf("appendJSONString(%q) round-trips to %q", s, back)
-		}
-	}
-}
-
-func FuzzAppendJSONString(f *testing.F) {
-	for _, s := range []string{"", "token", `"\`, "\x00\n", "\xff\xfe", "токен"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		got := appendJSONString(nil, s)
-		var back string
-		if err := json.Unmarshal(got, &back); err != nil {
-			t.Fatalf("appendJSONString(%q) = %s: invalid JSON: %v", s, got, err)
-		}
-		// encoding/json decodes each invalid byte to U+FFFD; so do we.
-		want, _ := json.Marshal(s)
-		var ref string
-		json.Unmarshal(want, &ref)
-		if back != ref {
-			t.Fatalf("appendJSONString(%q) decodes to %q, encoding/json's to %q", s, back, ref)
-		}
-	})
 }
 
 // TestBodyRefcount: the body goes back to the pool only after the owner

@@ -19,6 +19,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"testing"
+
+	"importer/internal/jsonenc"
 )
 
 // testToken is the token every test uses; it must never show up in a
@@ -33,7 +35,7 @@ type payload struct {
 
 func (p payload) AppendSingle(dst []byte) []byte {
 	dst = append(dst, `"email":`...)
-	dst = appendJSONString(dst, p.email)
+	dst = jsonenc.AppendString(dst, p.email)
 	dst = append(dst, `,"data":{"n":`...)
 	dst = strconv.AppendInt(dst, int64(p.n), 10)
 	return append(dst, '}')
@@ -41,7 +43,7 @@ func (p payload) AppendSingle(dst []byte) []byte {
 
 func (p payload) AppendItem(dst []byte) []byte {
 	dst = append(dst, `{"email":`...)
-	dst = appendJSONString(dst, p.email)
+	dst = jsonenc.AppendString(dst, p.email)
 	dst = append(dst, `,"n":`...)
 	dst = strconv.AppendInt(dst, int64(p.n), 10)
 	return append(dst, '}')

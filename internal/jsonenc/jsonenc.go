@@ -1,4 +1,7 @@
-package mapping
+// Package jsonenc appends JSON values to byte slices: the append-style
+// encoding the per-row paths (mapped payloads, request bodies, the results
+// journal) use instead of encoding/json's reflection and allocations.
+package jsonenc
 
 import (
 	"math"
@@ -17,12 +20,12 @@ var jsonSafe = func() (t [utf8.RuneSelf]bool) {
 	return t
 }()
 
-// appendJSONString appends s as a JSON string literal. It escapes what
+// AppendString appends s as a JSON string literal. It escapes what
 // RFC 8259 requires (quote, backslash, control characters), replaces invalid
 // UTF-8 with U+FFFD and escapes U+2028/U+2029 like encoding/json does, but
 // leaves <, > and & alone: the payload is never embedded in HTML, and CRM
 // notes full of \u003c would be unreadable in the payload dump.
-func appendJSONString(dst []byte, s string) []byte {
+func AppendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
@@ -33,7 +36,7 @@ func appendJSONString(dst []byte, s string) []byte {
 				continue
 			}
 			dst = append(dst, s[start:i]...)
-			dst = appendEscapedASCII(dst, c)
+			dst = appendEscaped(dst, c)
 			i++
 			start = i
 			continue
@@ -62,8 +65,8 @@ func appendJSONString(dst []byte, s string) []byte {
 	return append(dst, '"')
 }
 
-// appendEscapedASCII appends the escape of a quote, backslash or control byte.
-func appendEscapedASCII(dst []byte, c byte) []byte {
+// appendEscaped appends the escape of a quote, backslash or control byte.
+func appendEscaped(dst []byte, c byte) []byte {
 	switch c {
 	case '"', '\\':
 		return append(dst, '\\', c)
@@ -81,10 +84,10 @@ func appendEscapedASCII(dst []byte, c byte) []byte {
 	return append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
 }
 
-// appendJSONFloat appends f the way encoding/json writes a float64: the
+// AppendFloat appends f the way encoding/json writes a float64: the
 // shortest decimal that round-trips, switching to an exponent outside
 // [1e-6, 1e21). The caller guarantees f is finite.
-func appendJSONFloat(dst []byte, f float64) []byte {
+func AppendFloat(dst []byte, f float64) []byte {
 	abs := math.Abs(f)
 	format := byte('f')
 	if abs != 0 && (abs < 1e-6 || abs >= 1e21) {
