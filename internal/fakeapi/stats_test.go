@@ -3,39 +3,17 @@ package fakeapi_test
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
 	"importer/internal/fakeapi"
+
+	"importer/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
-
-// golden compares got with testdata/name, or rewrites it under -update.
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("read golden (run with -update to create it): %v", err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("%s differs (-want +got; -update rewrites it):\n%s", path, diff)
-	}
-}
 
 // script sends a fixed mix of calls touching every outcome that needs no fault.
 func script(t *testing.T, e *env) {
@@ -100,7 +78,7 @@ func TestStatsAndDump(t *testing.T) {
 	if ct := r.header.Get("Content-Type"); ct != "application/x-ndjson" {
 		t.Errorf("/fake/profiles Content-Type = %q", ct)
 	}
-	golden(t, "profiles.jsonl", r.raw)
+	golden.Check(t, "testdata/"+"profiles.jsonl", r.raw)
 	if bytes.Contains(r.raw, []byte(testToken)) {
 		t.Error("the dump contains the token")
 	}

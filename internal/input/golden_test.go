@@ -3,18 +3,16 @@ package input
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
 	"golang.org/x/text/encoding"
 	"golang.org/x/text/encoding/charmap"
 	"golang.org/x/text/encoding/unicode"
-)
 
-var update = flag.Bool("update", false, "rewrite the testdata fixtures built from source text and the golden files")
+	"importer/internal/golden"
+)
 
 // excelCP1251 is what Excel's "CSV (разделители - запятые)" writes on a
 // Russian Windows: Windows-1251, ; between fields, CRLF between records, a
@@ -68,7 +66,7 @@ func TestGolden(t *testing.T) {
 					t.Fatal(err)
 				}
 				want = append([]byte(tc.bom), want...)
-				if *update {
+				if *golden.Update {
 					if err := os.WriteFile(path, want, 0o644); err != nil {
 						t.Fatal(err)
 					}
@@ -102,19 +100,7 @@ func TestGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			gotJSON = append(gotJSON, '\n')
-			golden := filepath.Join("testdata", "golden", tc.name+".json")
-			if *update {
-				if err := os.WriteFile(golden, gotJSON, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			wantJSON, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if diff := cmp.Diff(string(wantJSON), string(gotJSON)); diff != "" {
-				t.Errorf("%s differs from %s (-want +got; go test -update rewrites it):\n%s", tc.file, golden, diff)
-			}
+			golden.Check(t, filepath.Join("testdata", "golden", tc.name+".json"), gotJSON)
 		})
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"importer/internal/input"
+
+	"importer/internal/golden"
 )
 
 // TestConfigErrors parses each testdata/config-errors/*.yaml and compares the
@@ -44,7 +46,7 @@ func TestConfigErrors(t *testing.T) {
 					t.Errorf("problem without file:line: %q", p)
 				}
 			}
-			checkGolden(t, strings.TrimSuffix(path, ".yaml")+".want", []byte(err.Error()+"\n"))
+			golden.Check(t, strings.TrimSuffix(path, ".yaml")+".want", []byte(err.Error()+"\n"))
 		})
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"importer/internal/golden"
 )
 
 // sampleCounts reads the table of configs/README.md:
@@ -71,7 +73,7 @@ func TestConfigs(t *testing.T) {
 			if got != [3]string(want[1:]) {
 				t.Errorf("rows, valid, invalid = %v; configs/README.md says %v", got, want[1:])
 			}
-			checkGolden(t, filepath.Join("testdata/configs", strings.TrimSuffix(name, ".yaml")+".want.jsonl"), out.lines)
+			golden.Check(t, filepath.Join("testdata/configs", strings.TrimSuffix(name, ".yaml")+".want.jsonl"), out.lines)
 		})
 	}
 }

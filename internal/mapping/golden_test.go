@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"importer/internal/golden"
 )
 
 // TestGolden maps testdata/<case>/input.{csv,tsv,jsonl} through
@@ -30,7 +32,7 @@ func TestGolden(t *testing.T) {
 				t.Fatalf("Compile: %v", err)
 			}
 			out := mapAll(t, m, recs)
-			checkGolden(t, filepath.Join(dir, "want.jsonl"), out.lines)
+			golden.Check(t, filepath.Join(dir, "want.jsonl"), out.lines)
 		})
 	}
 }

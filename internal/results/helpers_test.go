@@ -3,38 +3,11 @@ package results
 import (
 	"bytes"
 	"encoding/csv"
-	"flag"
 	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/gocarina/gocsv"
-	"github.com/google/go-cmp/cmp"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata")
-
-// checkGolden compares got with testdata/name, or rewrites it under -update.
-func checkGolden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("read golden file: %v (run go test -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("%s mismatch (-want +got):\n%s\n(run go test -update if the change is intended)", path, diff)
-	}
-}
 
 // mustReadFile reads path or fails the test.
 func mustReadFile(tb testing.TB, path string) []byte {

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"importer/internal/golden"
 )
 
 var formats = []struct {
@@ -57,7 +59,7 @@ func TestJournalGolden(t *testing.T) {
 		t.Run(f.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "in"+f.ext)
 			writeJournal(t, path, false, sampleRows())
-			checkGolden(t, "journal"+strings.TrimPrefix(f.ext, ".results")+".golden", mustReadFile(t, path))
+			golden.Check(t, "testdata/"+"journal"+strings.TrimPrefix(f.ext, ".results")+".golden", mustReadFile(t, path))
 		})
 	}
 }

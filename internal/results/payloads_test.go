@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"importer/internal/golden"
 )
 
 func TestPayloads(t *testing.T) {
@@ -48,7 +50,7 @@ func TestPayloads(t *testing.T) {
 		t.Errorf("Write after Close = %v, want os.ErrClosed", err)
 	}
 	data := mustReadFile(t, path)
-	checkGolden(t, "payloads.golden.jsonl", data)
+	golden.Check(t, "testdata/"+"payloads.golden.jsonl", data)
 	if strings.Contains(string(data), "s3cr3t") || strings.Contains(string(data), "escaped-key-secret") {
 		t.Errorf("the dump holds a token:\n%s", data)
 	}

@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"importer/internal/golden"
 )
 
 type rejectIn struct {
@@ -93,7 +95,7 @@ func TestRejectsCSV(t *testing.T) {
 				t.Fatal(err)
 			}
 			data := mustReadFile(t, path)
-			checkGolden(t, tt.golden, data)
+			golden.Check(t, "testdata/"+tt.golden, data)
 
 			body, ok := bytes.CutPrefix(data, []byte(utf8BOM))
 			if !ok {
@@ -200,7 +202,7 @@ func TestRejectsJSONL(t *testing.T) {
 		t.Fatal(err)
 	}
 	data := mustReadFile(t, path)
-	checkGolden(t, "rejects.golden.jsonl", data)
+	golden.Check(t, "testdata/"+"rejects.golden.jsonl", data)
 	lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
 	if len(lines) != len(tests) {
 		t.Fatalf("the file has %d lines, want %d:\n%s", len(lines), len(tests), data)

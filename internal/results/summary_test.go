@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"importer/internal/golden"
 )
 
 // runSummary is a run with three error kinds, added out of row order as
@@ -122,11 +124,11 @@ func TestSummaryOutput(t *testing.T) {
 			if err := tt.s.WriteText(&text); err != nil {
 				t.Fatal(err)
 			}
-			checkGolden(t, "summary_"+tt.name+".golden.txt", text.Bytes())
+			golden.Check(t, "testdata/"+"summary_"+tt.name+".golden.txt", text.Bytes())
 			if err := tt.s.WriteJSON(&js); err != nil {
 				t.Fatal(err)
 			}
-			checkGolden(t, "summary_"+tt.name+".golden.json", js.Bytes())
+			golden.Check(t, "testdata/"+"summary_"+tt.name+".golden.json", js.Bytes())
 			var back map[string]any
 			if err := json.Unmarshal(js.Bytes(), &back); err != nil {
 				t.Fatal(err)

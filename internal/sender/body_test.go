@@ -3,38 +3,11 @@ package sender
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
+	"importer/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
-
-// golden compares got with testdata/name, or rewrites it with -update.
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("read golden file (run with -update to create it): %v", err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("%s mismatch (-want +got):\n%s", path, diff)
-	}
-}
 
 // rawPayload is a Payload with fixed members, for edge cases.
 type rawPayload struct{ single, item string }
@@ -84,7 +57,7 @@ func TestBodies(t *testing.T) {
 		out.Write(c.body)
 		out.WriteString("\n")
 	}
-	golden(t, "bodies.golden", out.Bytes())
+	golden.Check(t, "testdata/"+"bodies.golden", out.Bytes())
 }
 
 // TestBodyRefcount: the body goes back to the pool only after the owner

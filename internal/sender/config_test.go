@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"importer/internal/golden"
 )
 
 func TestNewPoolErrors(t *testing.T) {
@@ -166,7 +168,7 @@ func TestFatalMessages(t *testing.T) {
 		}
 		fmt.Fprintf(&out, "%s [%s]\n\t%s\n", c.name, c.fe.Code, c.fe.Error())
 	}
-	golden(t, "fatal.golden", out.Bytes())
+	golden.Check(t, "testdata/"+"fatal.golden", out.Bytes())
 }
 
 // TestBreakerIgnoresThrottling: 429s neither trip nor disarm the breaker.
