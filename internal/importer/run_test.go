@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -529,5 +530,40 @@ func TestShardSplit(t *testing.T) {
 	}
 	if len(keyShard) < 30 {
 		t.Errorf("only %d keys seen", len(keyShard))
+	}
+}
+
+// TestProgressBarOnTerminal: on a terminal (forced here) the bar renders
+// frames with the row counts; --progress none prints nothing but the summary.
+func TestProgressBarOnTerminal(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeFile(t, dir, "c.yaml", simpleConfig)
+	in := genCSV(t, dir, 300, 300, false)
+	_, url := startFake(t, fakeapi.Options{Latency: 3 * time.Millisecond})
+	for _, tc := range []struct {
+		progress string
+		tty      bool
+		wantBar  bool
+	}{
+		{"auto", true, true},
+		{"bar", false, true},
+		{"none", true, false},
+	} {
+		t.Run(tc.progress, func(t *testing.T) {
+			o := baseOptions(ModeRun, cfg, in, t.TempDir())
+			o.APIURL = url
+			o.Progress = tc.progress
+			o.IsTTY = func(io.Writer) bool { return tc.tty }
+			conc := 2
+			o.Concurrency = &conc
+			r := runImporter(t, context.Background(), o)
+			if r.code != ExitOK {
+				t.Fatalf("exit %d: %v\n%s", r.code, r.err, r.stderr)
+			}
+			gotBar := strings.Contains(r.stderr, "\r") && strings.Contains(r.stderr, "rows")
+			if gotBar != tc.wantBar {
+				t.Errorf("--progress %s (tty %v): bar rendered = %v, want %v\n%q", tc.progress, tc.tty, gotBar, tc.wantBar, r.stderr)
+			}
+		})
 	}
 }
