@@ -56,7 +56,7 @@ func Check(ctx context.Context, o Options, out io.Writer) error {
 			break
 		}
 		if err != nil {
-			return fmt.Errorf("read %w", err)
+			return err // input names the file and line
 		}
 		shown++
 		if rec.Err != nil {

@@ -167,7 +167,7 @@ func (p *pipeline) read(work, ordered chan<- *chunk) {
 		rec, err := p.in.Read()
 		if err != nil {
 			if !errors.Is(err, io.EOF) {
-				p.readErr = fmt.Errorf("read %w", err)
+				p.readErr = err // input names the file and line
 				p.stop(p.readErr)
 			}
 			break

@@ -193,6 +193,10 @@ func Run(ctx context.Context, o Options) (*results.Summary, error) {
 	closeErr := errors.Join(journal.Close(), closeIf(rejects), closeIf(payloads))
 
 	p.sum.Duration = time.Since(start)
+	if runErr == nil && p.sum.Rows == 0 && p.sum.Skipped == 0 {
+		// Not an error (a nightly feed may be empty), but cron mail should say so.
+		log.Warn("the input holds no data rows", "input", inputName(o.Input))
+	}
 	if p.pool != nil {
 		st := p.pool.Stats()
 		p.sum.Requests, p.sum.Retries = st.Requests, st.Retries
@@ -201,7 +205,7 @@ func Run(ctx context.Context, o Options) (*results.Summary, error) {
 	_ = p.sum.WriteText(stderr)
 	fmt.Fprintf(stderr, "results: %s\n", resultsPath)
 	if rejects != nil && p.rejected > 0 {
-		fmt.Fprintf(stderr, "rejects: %s (%d rows; fix them and run again with the same config)\n", rejectsPath, p.rejected)
+		fmt.Fprintf(stderr, "rejects: %s (%d %s; fix them and run again with the same config)\n", rejectsPath, p.rejected, plural(p.rejected, "row", "rows"))
 	}
 	if o.Summary != "" {
 		if err := writeSummaryFile(o.Summary, p.sum); err != nil {
@@ -344,4 +348,11 @@ func writeSummaryFile(path string, s *results.Summary) error {
 		return fmt.Errorf("summary %s: %w", path, err)
 	}
 	return nil
+}
+
+func plural(n int64, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }

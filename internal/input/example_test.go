@@ -67,5 +67,5 @@ func ExampleFile_Read_jsonl() {
 	}
 	// Output:
 	// row 1 12345678901234567 map[email:a@example.ru]
-	// row 2 invalid: line 2: line is not a JSON object: it starts with "[", an array
+	// row 2 invalid: line 2: line is not a JSON object: it is an array
 }

@@ -134,7 +134,7 @@ func (f *File) init(opts Options) error {
 			return fmt.Errorf("gzip: %w", err)
 		}
 		f.closer = append(f.closer, gz)
-		br = bufio.NewReaderSize(gz, headSize)
+		br = bufio.NewReaderSize(gzipErrors{gz}, headSize)
 	}
 	head, err := br.Peek(headSize)
 	eof := errors.Is(err, io.EOF)
@@ -441,5 +441,22 @@ type countingReader struct {
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n.Add(int64(n))
+	return n, err
+}
+
+// gzipErrors says "gzip" in the errors of a compressed stream: the
+// decompressor's own texts ("unexpected EOF", "flate: corrupt input") do not
+// tell the user that the file, not the disk, is broken.
+type gzipErrors struct{ r io.Reader }
+
+func (g gzipErrors) Read(p []byte) (int, error) {
+	n, err := g.r.Read(p)
+	switch {
+	case err == nil, err == io.EOF:
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		err = fmt.Errorf("gzip: the compressed file is truncated: %w", err)
+	case !strings.HasPrefix(err.Error(), "gzip:"):
+		err = fmt.Errorf("gzip: the compressed data is corrupt: %w", err)
+	}
 	return n, err
 }

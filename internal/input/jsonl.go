@@ -103,7 +103,14 @@ func (p *jsonlParser) decode(raw []byte, line int64) (map[string]any, *RowError)
 	}
 	body := trimJSONSpace(raw)
 	if body[0] != '{' {
-		return nil, &RowError{Line: line, Err: fmt.Errorf("%w: it starts with %s, %s", ErrNotObject, clip(body[:1]), jsonKind(body[0]))}
+		// Name what the line is only when it is valid JSON of another kind;
+		// "not json" starting with n is not a null.
+		if json.Valid(body) {
+			return nil, &RowError{Line: line, Err: fmt.Errorf("%w: it is %s", ErrNotObject, jsonKind(body[0]))}
+		}
+		var v any
+		jerr := json.Unmarshal(body, &v)
+		return nil, &RowError{Line: line, Err: fmt.Errorf("%w: it is not valid JSON (%v); it starts with %s", ErrNotObject, jerr, clip(body[:min(len(body), 20)]))}
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()

@@ -72,7 +72,7 @@ func TestJSONLRawAndMessages(t *testing.T) {
 	_, recs := readAll(t, "in.ndjson", []byte(in), Options{})
 	want := []struct{ raw, msg string }{
 		{`{"a": 1}`, ""},
-		{`[1]`, `line 2: line is not a JSON object: it starts with "[", an array`},
+		{`[1]`, `line 2: line is not a JSON object: it is an array`},
 		{`{"a":}`, `line 3: line is not a JSON object: invalid character '}' looking for beginning of value at byte 6`},
 		{`{"a":1} x`, `line 4: line is not a JSON object: text after the object at byte 9: "x"`},
 		{"{\"a\":\"x\x00\"}", `line 5: NUL byte at byte 8`},

@@ -217,8 +217,12 @@ func (s *Summary) WriteText(w io.Writer) error {
 		fmt.Fprintf(bw, "skipped %s already ok in the results journal\n", plural(s.Skipped, "row"))
 	}
 	if s.NotSent > 0 {
-		fmt.Fprintf(bw, "not sent: %s read but not finished because the run stopped; --resume continues with them\n",
-			plural(s.NotSent, "row"))
+		if s.validate() {
+			fmt.Fprintf(bw, "not checked: %s read but not finished because the run stopped\n", plural(s.NotSent, "row"))
+		} else {
+			fmt.Fprintf(bw, "not sent: %s read but not finished because the run stopped; --resume continues with them\n",
+				plural(s.NotSent, "row"))
+		}
 	}
 	if groups := s.Groups(); len(groups) > 0 {
 		bw.WriteString("errors:\n")
