@@ -262,7 +262,7 @@ func TestKillNineThenResume(t *testing.T) {
 	for _, at := range []int64{0, 1, 37, 150} {
 		t.Run(fmt.Sprintf("after%d", at), func(t *testing.T) {
 			f := newFixture(t, 240, fakeapi.Options{Latency: 5 * time.Millisecond})
-			cmd, out := f.command(f.runArgs("--concurrency", fmt.Sprint(conc))...)
+			cmd, _ := f.command(f.runArgs("--concurrency", fmt.Sprint(conc))...)
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
@@ -276,7 +276,7 @@ func TestKillNineThenResume(t *testing.T) {
 			before := f.fake.Stats().Requests
 			done := len(journalRows(t, f.results))
 
-			cmd, out = f.command(f.runArgs("--resume", "--concurrency", fmt.Sprint(conc))...)
+			cmd, out := f.command(f.runArgs("--resume", "--concurrency", fmt.Sprint(conc))...)
 			if code := exitCode(t, cmd.Run()); code != 0 {
 				t.Fatalf("resume after kill -9: exit %d\n%s", code, out)
 			}
