@@ -25,10 +25,12 @@ const chunkSize = 64
 
 // item is one record on its way through the pipeline.
 type item struct {
-	rec  *input.Record
-	req  *mapping.Request // nil when the row is invalid
-	err  error            // the row's input or mapping error
-	body []byte           // the single-profile body for --payloads, token "***"
+	rec   *input.Record
+	other bool             // another shard's row (--shard): neither mapped nor recorded
+	key   string           // the match key of an invalid row, when it has a usable one
+	req   *mapping.Request // nil when the row is invalid
+	err   error            // the row's input or mapping error
+	body  []byte           // the single-profile body for --payloads, token "***"
 }
 
 // chunk is a run of consecutive records; done is closed once every item is
@@ -205,6 +207,19 @@ func (p *pipeline) mapItem(it *item) {
 			it.req, it.err = nil, fmt.Errorf("internal error mapping row %d: %v", it.rec.Row, r)
 		}
 	}()
+	if p.shardN > 1 {
+		// The key decides the shard even when the row turns out invalid,
+		// and another shard's row costs only its key, not its phones and
+		// dates. Rows without a usable key spread by row number.
+		shard := int(it.rec.Row % int64(p.shardN))
+		if key, ok := p.mapper.Key(it.rec); ok {
+			shard = ShardOf(key, p.shardN)
+		}
+		if shard != p.shardK {
+			it.other = true
+			return
+		}
+	}
 	if it.rec.Err != nil {
 		it.err = it.rec.Err
 		return
@@ -212,6 +227,7 @@ func (p *pipeline) mapItem(it *item) {
 	req, err := p.mapper.Map(it.rec)
 	if err != nil {
 		it.err = err
+		it.key, _ = p.mapper.Key(it.rec) // so the journal says whose row failed
 		return
 	}
 	it.req = req
@@ -241,14 +257,14 @@ func (p *pipeline) dispatch(ordered <-chan *chunk, jobs chan<- sender.Job, local
 
 func (p *pipeline) route(it *item, jobs chan<- sender.Job, local chan<- outcome) {
 	rec := it.rec
-	if !p.inShard(it) {
+	if it.other {
 		return
 	}
 	if it.err != nil {
 		kind, column := errorGroup(it.err)
 		p.emit(local, outcome{
 			row: results.Row{
-				Row: rec.Row, Line: rec.Line, Status: results.StatusInvalid,
+				Row: rec.Row, Line: rec.Line, Key: it.key, Status: results.StatusInvalid,
 				ErrorCode: slug(kind), Error: it.err.Error(),
 			},
 			kind: kind, column: column, fields: rec.Fields, raw: rec.Raw,
@@ -288,19 +304,6 @@ func (p *pipeline) emit(local chan<- outcome, o outcome) {
 		// still be taken; prefer delivering a finished row over dropping it.
 		local <- o
 	}
-}
-
-// inShard reports whether this process owns the row under --shard. The
-// match key decides, so one key always lands in one shard and per-key order
-// holds across shards; rows without a key (invalid) spread by row number.
-func (p *pipeline) inShard(it *item) bool {
-	if p.shardN <= 1 {
-		return true
-	}
-	if it.req == nil {
-		return int(it.rec.Row%int64(p.shardN)) == p.shardK
-	}
-	return ShardOf(it.req.Key, p.shardN) == p.shardK
 }
 
 // ShardOf returns the 0-based shard of a match key among n shards.

@@ -168,6 +168,11 @@ func mapAll(tb testing.TB, m *Mapper, recs []*input.Record) outcome {
 				line["kind"] = mustJSON(tb, "input")
 			}
 			out.lines = append(out.lines, renderLine(tb, line, "row", "error", "kind", "field")...)
+			if fe != nil && fe.Kind == "missing match key" {
+				if key, ok := m.Key(rec); ok {
+					tb.Errorf("row %d: Key = %q, ok although Map reports a missing key", rec.Row, key)
+				}
+			}
 			continue
 		}
 		out.ok++
@@ -182,6 +187,9 @@ func mapAll(tb testing.TB, m *Mapper, recs []*input.Record) outcome {
 			tb.Errorf("row %d: Request.Row, Line = %d, %d; want %d, %d", rec.Row, req.Row, req.Line, rec.Row, rec.Line)
 		}
 		line["key"] = mustJSON(tb, req.Key)
+		if key, ok := m.Key(rec); !ok || key != req.Key {
+			tb.Errorf("row %d: Key = %q, %v; Map's key is %q", rec.Row, key, ok, req.Key)
+		}
 		if req.Risky {
 			line["risky"] = json.RawMessage("true")
 		}

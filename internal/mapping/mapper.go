@@ -236,6 +236,22 @@ func (st *rowState) addCut(cut bool, start, end int) {
 	}
 }
 
+// Key returns the row's match key as Map would set Request.Key, without
+// mapping the rest of the row; ok is false when the key is missing or
+// invalid (Map then reports why). It lets --shard skip other shards' rows
+// before paying for their phones and dates. Safe for concurrent use.
+func (m *Mapper) Key(rec *input.Record) (key string, ok bool) {
+	if rec.Err != nil {
+		return "", false
+	}
+	var kv [2]val
+	var kp [2]bool
+	if m.matchKeys(rec, &kv, &kp) != nil {
+		return "", false
+	}
+	return m.keyText(&kv, &kp), true
+}
+
 // Map converts one record. A record with Err set returns that error; a row
 // that cannot be mapped returns a *[FieldError] (the first problem, in
 // config order). Safe for concurrent use.
@@ -246,19 +262,8 @@ func (m *Mapper) Map(rec *input.Record) (*Request, error) {
 	// Keys first: the row is invalid without them, whatever else it holds.
 	var kv [2]val
 	var kp [2]bool
-	present := 0
-	for i := range m.keys {
-		ok, fe := m.keys[i].p.keyValue(&kv[i], rec)
-		if fe != nil {
-			return nil, fe
-		}
-		kp[i] = ok
-		if ok {
-			present++
-		}
-	}
-	if present == 0 || (!m.either && present < len(m.keys)) {
-		return nil, m.missingKey(rec, kp)
+	if fe := m.matchKeys(rec, &kv, &kp); fe != nil {
+		return nil, fe
 	}
 	buf := make([]byte, 0, m.sizeHint.Load())
 	req := &Request{Row: rec.Row, Line: rec.Line}
@@ -319,6 +324,26 @@ func (m *Mapper) Map(rec *input.Record) (*Request, error) {
 		m.sizeHint.Store(n + n/4)
 	}
 	return req, nil
+}
+
+// matchKeys converts the row's match key cells into kv (kp: which are
+// present) and fails when the mode's keys are missing or invalid.
+func (m *Mapper) matchKeys(rec *input.Record, kv *[2]val, kp *[2]bool) *FieldError {
+	present := 0
+	for i := range m.keys {
+		ok, fe := m.keys[i].p.keyValue(&kv[i], rec)
+		if fe != nil {
+			return fe
+		}
+		kp[i] = ok
+		if ok {
+			present++
+		}
+	}
+	if present == 0 || (!m.either && present < len(m.keys)) {
+		return m.missingKey(rec, *kp)
+	}
+	return nil
 }
 
 func (m *Mapper) keyText(kv *[2]val, kp *[2]bool) string {
