@@ -14,7 +14,7 @@
 //	POST /api/v1.1/profiles/import_batch  add or update data[i], one result each
 //	POST /api/v1.1/profiles/update_batch  update data[i], one result each
 //	GET  /fake/profiles                   the store as JSONL, one [Profile] a line, in creation order
-//	GET  /fake/stats                      [Stats] as JSON
+//	GET  /fake/stats                      [Stats] as JSON; ?per_second=1 adds [Server.PerSecond]
 //	POST /fake/reset                      [Server.Reset]
 //
 // A trailing slash is accepted on the profile methods. Another method on

@@ -89,9 +89,10 @@ type Server struct {
 	store    *store
 	stats    counters
 
-	mu     sync.Mutex // guards rng and bucket
+	mu     sync.Mutex // guards rng, bucket and perSec
 	rng    *rand.Rand
 	bucket bucket
+	perSec perSecond
 
 	bufs sync.Pool // *[]byte: request bodies and replies
 }
@@ -146,6 +147,7 @@ func (s *Server) resetFaults() {
 	seed := uint64(s.opts.Seed)
 	s.rng = rand.New(rand.NewPCG(seed, seed^0x6a09e667f3bcc909))
 	s.bucket = bucket{rate: s.opts.RateLimit, burst: float64(s.opts.RateBurst)}
+	s.perSec.reset(time.Now())
 }
 
 // Profiles returns a snapshot of the store, ordered by creation.
@@ -167,6 +169,7 @@ func (s *Server) decide(now time.Time) decision {
 	uDrop, uFail, uSlow, uErr, uJitter := s.rng.Float64(), s.rng.Float64(), s.rng.Float64(), s.rng.Float64(), s.rng.Float64()
 	code := s.rng.IntN(len(failStatuses))
 	limited := s.opts.RateLimit > 0 && !s.bucket.allow(now)
+	s.perSec.add(now)
 	s.mu.Unlock()
 	o := &s.opts
 	d := decision{
@@ -539,7 +542,11 @@ func (s *Server) serveFake(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
-		_ = enc.Encode(s.Stats()) // a write error means the client left
+		st := s.Stats()
+		if v := r.URL.Query().Get("per_second"); v != "" && v != "0" && v != "false" {
+			st.PerSecond = s.PerSecond()
+		}
+		_ = enc.Encode(st) // a write error means the client left
 	case "/fake/reset":
 		s.Reset()
 		w.Header().Set("Content-Type", "application/json")

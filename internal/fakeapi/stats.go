@@ -22,6 +22,9 @@ type Stats struct {
 	Requests  int64                    `json:"requests"`  // all API requests
 	Profiles  int                      `json:"profiles"`  // profiles in the store
 	Endpoints map[string]EndpointStats `json:"endpoints"` // by method: import, update, import_batch, update_batch, other
+	// PerSecond is [Server.PerSecond]: filled only by GET
+	// /fake/stats?per_second=1, left nil by [Server.Stats].
+	PerSecond []int64 `json:"per_second,omitempty"`
 }
 
 // EndpointStats counts the requests of one method. Outcomes partition
