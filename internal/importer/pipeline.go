@@ -455,10 +455,10 @@ func apiErrorKind(code, text string) string {
 	switch {
 	case code == "":
 		return text
-	case strings.HasPrefix(code, "HTTP"), code == "timeout", code == "network":
-		return code + ": " + text
+	case code[0] >= '0' && code[0] <= '9': // the API's own error code
+		return "API error " + code + ": " + text
 	}
-	return "API error " + code + ": " + text
+	return code + ": " + text // HTTP 503, timeout, network, reply, redirect ...
 }
 
 // slug turns a group label into a machine-friendly error_code.

@@ -233,11 +233,17 @@ func loadConfig(o *Options) (*mapping.Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	switch {
-	case o.APIURL != "":
-		cfg.API.URL = o.APIURL
-	case o.getenv(EnvAPIURL) != "":
-		cfg.API.URL = o.getenv(EnvAPIURL)
+	// An overriding URL is checked here, so that its problems name the flag
+	// or the variable rather than the config's api.url line.
+	for _, src := range []struct{ name, val string }{{"--api-url", o.APIURL}, {EnvAPIURL, o.getenv(EnvAPIURL)}} {
+		if src.val == "" {
+			continue
+		}
+		if err := urlProblem(src.val); err != nil {
+			return nil, fmt.Errorf("%s: %w", src.name, err)
+		}
+		cfg.API.URL = src.val
+		break
 	}
 	if o.Rate != nil {
 		cfg.API.Rate = *o.Rate
@@ -254,12 +260,8 @@ func loadConfig(o *Options) (*mapping.Config, error) {
 	return cfg, nil
 }
 
-// checkURL refuses a missing or malformed API URL and warns when the token
-// would cross the network in clear text.
-func checkURL(raw string, log interface{ Warn(string, ...any) }) error {
-	if raw == "" {
-		return errors.New("no API URL: set api.url in the config, " + EnvAPIURL + " or --api-url")
-	}
+// urlProblem says what is wrong with an API URL, or nil.
+func urlProblem(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Errorf("API URL %q: want http(s)://host[:port]", redactURL(raw))
@@ -267,7 +269,22 @@ func checkURL(raw string, log interface{ Warn(string, ...any) }) error {
 	if u.User != nil {
 		return fmt.Errorf("API URL %q carries credentials: pass the token with %s or --token-file, never in the URL", redactURL(raw), EnvToken)
 	}
-	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
+	if u.RawQuery != "" {
+		return fmt.Errorf("API URL %q has a query: the token travels in the request body, never in the URL", redactURL(raw))
+	}
+	return nil
+}
+
+// checkURL refuses a missing or malformed API URL and warns when the token
+// would cross the network in clear text.
+func checkURL(raw string, log interface{ Warn(string, ...any) }) error {
+	if raw == "" {
+		return errors.New("no API URL: set api.url in the config, " + EnvAPIURL + " or --api-url")
+	}
+	if err := urlProblem(raw); err != nil {
+		return err
+	}
+	if u, _ := url.Parse(raw); u.Scheme == "http" && !isLoopback(u.Hostname()) {
 		log.Warn("the API URL is plain http to a non-loopback host: the token travels unencrypted", "url", redactURL(raw))
 	}
 	return nil

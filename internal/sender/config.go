@@ -68,6 +68,7 @@ type settings struct {
 	bodyToken           string // the token for the body; "" with Bearer
 	auth                string // the Authorization header; "" without Bearer
 	randN               func(int64) int64
+	ownClient           bool // the client was built here: Run closes its idle connections
 }
 
 func (c Config) settle() (*settings, error) {
@@ -163,6 +164,7 @@ func (c Config) settle() (*settings, error) {
 		s.Logger = slog.New(slog.DiscardHandler)
 	}
 	s.Client = guardClient(c.Client, s.bound)
+	s.ownClient = c.Client == nil
 	return s, nil
 }
 

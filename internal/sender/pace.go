@@ -195,9 +195,11 @@ func (p *pacer) observed(now time.Time) float64 {
 	}
 	n += p.sent.Load() - p.lastCnt // the current, unfinished tick
 	span := min(now.Sub(p.started), time.Duration(len(p.window))*controlEvery+now.Sub(p.lastTick))
-	if span < controlEvery/10 { // too early to tell: count the requests as one second's
-		return float64(n)
-	}
+	// Throttled within the first few milliseconds: a span that short would
+	// give a wild rate, and one of a whole second would make a dozen
+	// requests a ceiling of a dozen per second. A floor of 25 ms errs high,
+	// which AIMD corrects by halving again if the server still says 429.
+	span = max(span, controlEvery/10)
 	return float64(n) / span.Seconds()
 }
 

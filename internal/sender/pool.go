@@ -163,6 +163,11 @@ func (p *Pool) Run(ctx context.Context, jobs <-chan Job, results chan<- Result) 
 	}
 	_ = r.g.Wait() // every unit is done; this waits for the goroutines to return
 	p.inFlight.Store(0)
+	if p.s.ownClient {
+		// Keep-alive connections would otherwise outlive the run by up to
+		// IdleConnTimeout, each with its read and write goroutines.
+		p.s.Client.CloseIdleConnections()
+	}
 	if fe, ok := context.Cause(stop).(*FatalError); ok {
 		return fe
 	}
