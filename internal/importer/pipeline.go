@@ -98,7 +98,7 @@ func (p *pipeline) run(ctx context.Context) error {
 	workers := max(1, runtime.GOMAXPROCS(0))
 	work := make(chan *chunk, workers*2)
 	ordered := make(chan *chunk, workers*4)
-	local := make(chan outcome, chunkSize*2)
+	local := make(chan []outcome, workers*2) // one slice per chunk: a channel hand-off per row cost more than the row
 	var sent chan sender.Result
 	var jobs chan sender.Job
 
@@ -238,50 +238,57 @@ func (p *pipeline) mapItem(it *item) {
 
 // dispatch takes mapped chunks in file order and routes each row: invalid
 // rows and dry-run verdicts straight to the writer, valid rows to the sender.
-func (p *pipeline) dispatch(ordered <-chan *chunk, jobs chan<- sender.Job, local chan<- outcome) {
+func (p *pipeline) dispatch(ordered <-chan *chunk, jobs chan<- sender.Job, local chan<- []outcome) {
 	defer close(local)
 	if jobs != nil {
 		defer close(jobs)
 	}
 	for c := range ordered {
 		<-c.done
+		var outs []outcome
 		for i := range c.items {
 			if p.stopCtx.Err() != nil {
 				p.notSent.Add(int64(len(c.items) - i))
 				break
 			}
-			p.route(&c.items[i], jobs, local)
+			outs = p.route(&c.items[i], jobs, outs)
+		}
+		if len(outs) > 0 {
+			p.emit(local, outs)
 		}
 	}
 }
 
-func (p *pipeline) route(it *item, jobs chan<- sender.Job, local chan<- outcome) {
+// route sends a valid row to the sender, or appends its outcome (invalid,
+// or valid in a dry run) to outs for the writer.
+func (p *pipeline) route(it *item, jobs chan<- sender.Job, outs []outcome) []outcome {
 	rec := it.rec
 	if it.other {
-		return
+		return outs
 	}
 	if it.err != nil {
 		kind, column := errorGroup(it.err)
-		p.emit(local, outcome{
+		return append(outs, outcome{
 			row: results.Row{
 				Row: rec.Row, Line: rec.Line, Key: it.key, Status: results.StatusInvalid,
 				ErrorCode: slug(kind), Error: it.err.Error(),
 			},
 			kind: kind, column: column, fields: rec.Fields, raw: rec.Raw,
 		})
-		return
 	}
 	if p.payloads != nil {
 		if err := p.payloads.Write(rec.Row, it.body); err != nil {
 			p.stop(fmt.Errorf("payloads: %w", err))
-			return
+			return outs
 		}
 	}
 	if p.mode == ModeValidate {
-		p.emit(local, outcome{row: results.Row{
+		if outs == nil {
+			outs = make([]outcome, 0, chunkSize)
+		}
+		return append(outs, outcome{row: results.Row{
 			Row: rec.Row, Line: rec.Line, Key: it.req.Key, Status: results.StatusValid,
 		}})
-		return
 	}
 	p.mu.Lock()
 	p.inflight[rec.Row] = pending{line: rec.Line, key: it.req.Key, fields: rec.Fields, raw: rec.Raw}
@@ -294,9 +301,10 @@ func (p *pipeline) route(it *item, jobs chan<- sender.Job, local chan<- outcome)
 		p.mu.Unlock()
 		p.notSent.Add(1)
 	}
+	return outs
 }
 
-func (p *pipeline) emit(local chan<- outcome, o outcome) {
+func (p *pipeline) emit(local chan<- []outcome, o []outcome) {
 	select {
 	case local <- o:
 	case <-p.stopCtx.Done():
@@ -315,7 +323,7 @@ func ShardOf(key string, n int) int {
 
 // write is the only goroutine that touches the journal, the rejects file and
 // the summary. It returns a fatal error when a file cannot be written.
-func (p *pipeline) write(local <-chan outcome, sent <-chan sender.Result) error {
+func (p *pipeline) write(local <-chan []outcome, sent <-chan sender.Result) error {
 	var werr error
 	for local != nil || sent != nil {
 		// Before waiting, hand every finished row to the OS: after a kill -9
@@ -327,29 +335,27 @@ func (p *pipeline) write(local <-chan outcome, sent <-chan sender.Result) error 
 				p.stop(werr)
 			}
 		}
-		var o outcome
 		select {
-		case lo, ok := <-local:
+		case outs, ok := <-local:
 			if !ok {
 				local = nil
 				continue
 			}
-			o = lo
+			for i := range outs {
+				if werr == nil { // else keep draining so no stage blocks; the run is already failing
+					werr = p.record(&outs[i])
+				}
+			}
 		case r, ok := <-sent:
 			if !ok {
 				sent = nil
 				continue
 			}
-			var keep bool
-			if o, keep = p.fromSender(r); !keep {
-				continue
+			if o, keep := p.fromSender(r); keep && werr == nil {
+				werr = p.record(&o)
 			}
 		}
 		if werr != nil {
-			continue // keep draining so no stage blocks; the run is already failing
-		}
-		if err := p.record(&o); err != nil {
-			werr = err
 			p.stop(werr)
 		}
 	}
