@@ -105,6 +105,11 @@ func (p *Pool) Run(ctx context.Context, jobs <-chan Job, results chan<- Result) 
 
 	for {
 		r.mu.Lock()
+		if r.open != nil && r.held >= p.s.Window && r.inFlight == 0 && len(r.pending) == 0 {
+			// Nothing else can move: the held jobs are the open batch and
+			// those queued behind its keys. Send it as it is.
+			r.sealLocked()
+		}
 		starts := r.launchLocked()
 		finished := (!r.inputOpen || r.stopping) && r.held == 0
 		reading := r.inputOpen && !r.stopping && r.held < p.s.Window
@@ -139,15 +144,19 @@ func (p *Pool) Run(ctx context.Context, jobs <-chan Job, results chan<- Result) 
 				r.sealLocked()
 			} else {
 				r.admitLocked(j)
-				if r.held >= p.s.Window {
-					r.sealLocked() // nothing more can join the open batch until something finishes
-				}
 			}
 			r.mu.Unlock()
 		case <-r.wake:
 		case <-lingerC:
 			r.mu.Lock()
-			r.sealLocked()
+			if r.held < p.s.Window {
+				r.sealLocked() // the input is slow: send what there is
+			} else {
+				// The window is full: rows wait on the API, not on the
+				// input, so a partial batch would only spend a request (and
+				// a rate token) on fewer rows. Fill it once space frees up.
+				r.linger.Reset(p.s.Linger)
+			}
 			r.mu.Unlock()
 		case now := <-tick.C:
 			r.mu.Lock()
