@@ -366,24 +366,6 @@ func TestShorten(t *testing.T) {
 	}
 }
 
-func mustMarshal(t *testing.T, s string) []byte {
-	t.Helper()
-	b, err := json.Marshal(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-func decodeString(t *testing.T, b []byte) string {
-	t.Helper()
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		t.Fatalf("%s: %v", b, err)
-	}
-	return s
-}
-
 // FuzzValidEmail: the fast path never accepts what net/mail and the extra
 // checks would refuse.
 func FuzzValidEmail(f *testing.F) {
