@@ -54,8 +54,11 @@ lint: vet
 fmt:
 	gofmt -w $$(git ls-files '*.go')
 
+# soak: the fault, crash and signal matrices many times over (flakes and
+# races that one pass misses), then a minute of every fuzz target.
 soak:
-	$(GO) test -race -count=1 -timeout 30m -tags soak ./...
+	$(GO) test -race -count=20 -timeout 60m -run 'TestFaultMatrix|TestKillNine|TestSIGINT|TestSIGTERM|TestSecondSignal|TestInterruptAndResume|TestPerKeyOrder|TestBatchRunMapsResults' ./internal/importer ./cmd/importer
+	@FUZZTIME=1m GO=$(GO) scripts/fuzz.sh
 
 clean:
 	rm -rf $(BIN) dist demo-out bench-out
