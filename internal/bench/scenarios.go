@@ -157,8 +157,9 @@ func (r *runner) rss(ctx context.Context, s *Scenario) error {
 	s.fig("file", "%s: %d rows, %s", in, st.Rows, humanBytes(st.Bytes))
 	s.fig("validate, "+r.cfg.BigConfig+" mapping", "%s in %s = %s (%d valid, %d invalid; %s CPU per row)", perSec(rate), round(res.Wall), pct(rate/bare)+" of bare", sum.Valid, sum.Invalid, perRow(res.CPU, sum.Rows))
 	s.fig("bare encoding/csv parse of the same file", "%s in %s", perSec(bare), round(d))
-	s.fig("peak RSS of validate (ru_maxrss)", "%s", mib(res.MaxRSS))
-	s.note("Peak RSS is the child's ru_maxrss from wait4 (ProcessState.SysUsage), in KiB on Linux. " +
+	s.fig("peak RSS of validate (VmHWM)", "%s", mib(res.MaxRSS))
+	s.note("Peak RSS is the child's VmHWM from /proc/PID/status, sampled every 2 ms while it runs (not ru_maxrss, " +
+		"which a vfork'd child inherits from its parent). " +
 		"The results journal and rejects of this run (hundreds of MB) are written, then deleted.")
 	s.check("peak RSS, validate of a "+humanBytes(st.Bytes)+" file", "≤ 64 MiB", res.MaxRSS >= 0 && res.MaxRSS <= maxRSSKiB, "%s", mib(res.MaxRSS))
 	return nil
