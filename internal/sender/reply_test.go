@@ -157,7 +157,9 @@ func FuzzParseReply(f *testing.F) {
 			return
 		}
 		var top map[string]json.RawMessage
-		if json.Unmarshal(b, &top) != nil {
+		// "null" unmarshals into a map without error, leaving it nil: it is
+		// still not an object.
+		if json.Unmarshal(b, &top) != nil || top == nil {
 			if !errors.Is(err, errNotObject) {
 				t.Fatalf("parseReply(%q) = %v, want errNotObject", b, err)
 			}
