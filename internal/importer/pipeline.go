@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"io"
 	"log/slog"
 	"runtime"
@@ -27,7 +26,7 @@ const chunkSize = 64
 type item struct {
 	rec   *input.Record
 	other bool             // another shard's row (--shard): neither mapped nor recorded
-	key   string           // the match key of an invalid row, when it has a usable one
+	key   string           // the row's match key when known before Map (--shard) or after it failed
 	req   *mapping.Request // nil when the row is invalid
 	err   error            // the row's input or mapping error
 	body  []byte           // the single-profile body for --payloads, token "***"
@@ -50,19 +49,10 @@ type outcome struct {
 	raw    []byte
 }
 
-// pending is what the writer needs of a row that is out with the sender.
-type pending struct {
-	line   int64
-	key    string
-	fields []string
-	raw    []byte
-}
-
 type pipeline struct {
 	mode     Mode
 	in       *input.File
 	mapper   *mapping.Mapper
-	jsonl    bool
 	prev     *results.Previous
 	shardK   int
 	shardN   int
@@ -78,7 +68,7 @@ type pipeline struct {
 	stop     context.CancelCauseFunc // stops reading and sending; the cause decides the verdict
 	stopCtx  context.Context
 	mu       sync.Mutex
-	inflight map[int64]pending
+	inflight map[int64]outcome // rows out with the sender: all but the API's answer
 
 	// counters shared with the progress reporter
 	done, ok, bad, notSent, skipped atomic.Int64
@@ -93,7 +83,7 @@ type pipeline struct {
 func (p *pipeline) run(ctx context.Context) error {
 	p.stopCtx, p.stop = context.WithCancelCause(ctx)
 	defer p.stop(nil)
-	p.inflight = make(map[int64]pending)
+	p.inflight = make(map[int64]outcome)
 
 	workers := max(1, runtime.GOMAXPROCS(0))
 	work := make(chan *chunk, workers*2)
@@ -150,7 +140,8 @@ func (p *pipeline) run(ctx context.Context) error {
 func (p *pipeline) read(work, ordered chan<- *chunk) {
 	defer close(work)
 	defer close(ordered)
-	c := &chunk{done: make(chan struct{})}
+	newChunk := func() *chunk { return &chunk{items: make([]item, 0, chunkSize), done: make(chan struct{})} }
+	c := newChunk()
 	flush := func() bool {
 		if len(c.items) == 0 {
 			return true
@@ -162,7 +153,7 @@ func (p *pipeline) read(work, ordered chan<- *chunk) {
 			return false
 		}
 		work <- c // never blocks for long: workers drain work until it closes
-		c = &chunk{items: make([]item, 0, chunkSize), done: make(chan struct{})}
+		c = newChunk()
 		return true
 	}
 	for p.stopCtx.Err() == nil {
@@ -207,18 +198,21 @@ func (p *pipeline) mapItem(it *item) {
 			it.req, it.err = nil, fmt.Errorf("internal error mapping row %d: %v", it.rec.Row, r)
 		}
 	}()
+	keyKnown := false
 	if p.shardN > 1 {
 		// The key decides the shard even when the row turns out invalid,
 		// and another shard's row costs only its key, not its phones and
 		// dates. Rows without a usable key spread by row number.
 		shard := int(it.rec.Row % int64(p.shardN))
-		if key, ok := p.mapper.Key(it.rec); ok {
-			shard = ShardOf(key, p.shardN)
+		var ok bool
+		if it.key, ok = p.mapper.Key(it.rec); ok {
+			shard = ShardOf(it.key, p.shardN)
 		}
 		if shard != p.shardK {
 			it.other = true
 			return
 		}
+		keyKnown = true
 	}
 	if it.rec.Err != nil {
 		it.err = it.rec.Err
@@ -227,7 +221,9 @@ func (p *pipeline) mapItem(it *item) {
 	req, err := p.mapper.Map(it.rec)
 	if err != nil {
 		it.err = err
-		it.key, _ = p.mapper.Key(it.rec) // so the journal says whose row failed
+		if !keyKnown {
+			it.key, _ = p.mapper.Key(it.rec) // so the journal says whose row failed
+		}
 		return
 	}
 	it.req = req
@@ -291,7 +287,7 @@ func (p *pipeline) route(it *item, jobs chan<- sender.Job, outs []outcome) []out
 		}})
 	}
 	p.mu.Lock()
-	p.inflight[rec.Row] = pending{line: rec.Line, key: it.req.Key, fields: rec.Fields, raw: rec.Raw}
+	p.inflight[rec.Row] = outcome{row: results.Row{Row: rec.Row, Line: rec.Line, Key: it.req.Key}, fields: rec.Fields, raw: rec.Raw}
 	p.mu.Unlock()
 	select {
 	case jobs <- sender.Job{ID: rec.Row, Key: it.req.Key, Risky: it.req.Risky, Payload: it.req}:
@@ -314,11 +310,22 @@ func (p *pipeline) emit(local chan<- []outcome, o []outcome) {
 	}
 }
 
-// ShardOf returns the 0-based shard of a match key among n shards.
+// ShardOf returns the 0-based shard of a match key among n shards: FNV-1a
+// (64-bit) of the key, modulo n. Shards of one file are often run by
+// different versions of the importer, so this must never change
+// (TestShardOfIsFNV1a holds it to hash/fnv). Written out rather than
+// through hash/fnv, which would allocate for every row.
 func ShardOf(key string, n int) int {
-	h := fnv.New64a()
-	h.Write([]byte(key))
-	return int(h.Sum64() % uint64(n))
+	const (
+		offset64 = 14695981039346656037
+		prime64  = 1099511628211
+	)
+	h := uint64(offset64)
+	for i := 0; i < len(key); i++ {
+		h ^= uint64(key[i])
+		h *= prime64
+	}
+	return int(h % uint64(n))
 }
 
 // write is the only goroutine that touches the journal, the rejects file and
@@ -373,13 +380,11 @@ func (p *pipeline) write(local <-chan []outcome, sent <-chan sender.Result) erro
 // finished and are left for --resume.
 func (p *pipeline) fromSender(r sender.Result) (outcome, bool) {
 	p.mu.Lock()
-	pd := p.inflight[r.ID]
+	o := p.inflight[r.ID]
 	delete(p.inflight, r.ID)
 	p.mu.Unlock()
-	row := results.Row{
-		Row: r.ID, Line: pd.line, Key: pd.key, ProfileID: r.ProfileID,
-		ErrorCode: r.Code, Error: r.Error, Attempts: r.Attempts,
-	}
+	row := &o.row
+	row.ProfileID, row.ErrorCode, row.Error, row.Attempts = r.ProfileID, r.Code, r.Error, r.Attempts
 	switch r.Status {
 	case sender.OK:
 		row.Status = results.StatusOK
@@ -391,11 +396,10 @@ func (p *pipeline) fromSender(r sender.Result) (outcome, bool) {
 		p.notSent.Add(1)
 		return outcome{}, false
 	}
-	kind := ""
 	if row.Status != results.StatusOK {
-		kind = strings.TrimSpace(apiErrorKind(r.Code, r.Error))
+		o.kind = strings.TrimSpace(apiErrorKind(r.Code, r.Error))
 	}
-	return outcome{row: row, kind: kind, fields: pd.fields, raw: pd.raw}, true
+	return o, true
 }
 
 // record writes one finished row everywhere it belongs and applies the

@@ -143,7 +143,6 @@ func Run(ctx context.Context, o Options) (*results.Summary, error) {
 		mode:     o.Mode,
 		in:       in,
 		mapper:   m,
-		jsonl:    jsonl,
 		prev:     prev,
 		shardK:   shardK,
 		shardN:   shardN,
@@ -190,7 +189,13 @@ func Run(ctx context.Context, o Options) (*results.Summary, error) {
 
 	// Closing errors matter: a journal that did not reach the disk is a
 	// fatal error, whatever the rows did.
-	closeErr := errors.Join(journal.Close(), closeIf(rejects), closeIf(payloads))
+	closeErr := journal.Close()
+	if rejects != nil {
+		closeErr = errors.Join(closeErr, rejects.Close())
+	}
+	if payloads != nil {
+		closeErr = errors.Join(closeErr, payloads.Close())
+	}
 
 	p.sum.Duration = time.Since(start)
 	if runErr == nil && p.sum.Rows == 0 && p.sum.Skipped == 0 {
@@ -339,17 +344,6 @@ func delimName(r rune) string {
 		return "TAB"
 	}
 	return string(r)
-}
-
-type closer interface{ Close() error }
-
-// closeIf closes c unless it is a nil pointer behind the interface.
-func closeIf[T closer](c T) error {
-	var zero T
-	if any(c) == any(zero) {
-		return nil
-	}
-	return c.Close()
 }
 
 func writeSummaryFile(path string, s *results.Summary) error {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"os"
 	"path/filepath"
@@ -565,5 +566,26 @@ func TestProgressBarOnTerminal(t *testing.T) {
 				t.Errorf("--progress %s (tty %v): bar rendered = %v, want %v\n%q", tc.progress, tc.tty, gotBar, tc.wantBar, r.stderr)
 			}
 		})
+	}
+}
+
+// TestShardOfIsFNV1a: the shard of a key must never change between
+// versions (shards of one file may run different builds): FNV-1a 64 mod N.
+func TestShardOfIsFNV1a(t *testing.T) {
+	for _, key := range []string{"", "a@b.c", "+79161234567", "Иванов|+7916", strings.Repeat("x", 300)} {
+		h := fnv.New64a()
+		h.Write([]byte(key))
+		for _, n := range []int{1, 2, 3, 4, 7, 1000} {
+			if got, want := ShardOf(key, n), int(h.Sum64()%uint64(n)); got != want {
+				t.Errorf("ShardOf(%q, %d) = %d, hash/fnv says %d", key, n, got, want)
+			}
+		}
+	}
+}
+
+func BenchmarkShardOf(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		ShardOf("anna.ivanova@mail.ru", 4)
 	}
 }
