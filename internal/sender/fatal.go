@@ -45,8 +45,10 @@ type breaker struct {
 	seen     int
 	first    outcome
 	sampling bool
-	streak   int // requests in a row that exhausted their attempts on network errors
-	attempts int // MaxAttempts, for the message
+	streak   int     // requests in a row that exhausted their attempts on network errors
+	finished int     // requests finished in all
+	last     outcome // the final outcome of the latest request that gave up on the network
+	attempts int     // MaxAttempts, for the message
 }
 
 func newBreaker(sample, attempts int) *breaker {
@@ -91,19 +93,46 @@ func (b *breaker) done(gaveUpNet bool, last outcome) *FatalError {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.finished++
 	if !gaveUpNet {
 		b.streak = 0
 		return nil
 	}
 	b.streak++
+	b.last = last
 	if b.streak != b.sample {
 		return nil
 	}
+	return b.unreachable()
+}
+
+// atEnd is the reachability rule for a run that ended before it made
+// `sample` requests: when every request it made gave up on network errors,
+// the API was never reached, and a cron job should hear exit 1, not "some
+// rows failed".
+func (b *breaker) atEnd() *FatalError {
+	if b.sample == 0 {
+		return nil
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.finished == 0 || b.streak != b.finished || b.streak >= b.sample {
+		return nil // reached at least once, or the streak rule already spoke
+	}
+	return b.unreachable()
+}
+
+// unreachable words the reachability verdict. Caller holds mu.
+func (b *breaker) unreachable() *FatalError {
+	what := strconv.Itoa(b.streak) + " requests in a row"
+	if b.streak == b.finished {
+		what = "every request (" + strconv.Itoa(b.streak) + ")"
+	}
 	return &FatalError{
-		Reason: "API unreachable: " + strconv.Itoa(b.sample) + " requests in a row gave up after " +
-			strconv.Itoa(b.attempts) + " attempts (last: " + last.text + ")",
+		Reason: "API unreachable: " + what + " gave up after " +
+			strconv.Itoa(b.attempts) + " attempts (last: " + b.last.text + ")",
 		Hint: hintURL + " and the network",
-		Code: last.code,
+		Code: b.last.code,
 	}
 }
 

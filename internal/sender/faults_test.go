@@ -417,3 +417,55 @@ func TestUnreachable(t *testing.T) {
 		}
 	})
 }
+
+// TestUnreachableShortRun: a run too short for the streak rule, whose every
+// request gave up on the network, still ends with "API unreachable" (exit 1
+// for cron), after each row got its Failed result.
+func TestUnreachableShortRun(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		arr := newArrivals()
+		f := startFake(okServer(t, arr, time.Millisecond))
+		defer f.Close()
+		f.srv.SetKeepAlivesEnabled(false)
+		f.net.refuse = func() bool { return true }
+		cfg := testConfig(f.URL, f.Client)
+		cfg.Concurrency = 1
+		p := mustPool(t, cfg)
+		got, err := runAll(t, context.Background(), p, manyJobs(3))
+		var fe *FatalError
+		if !errors.As(err, &fe) {
+			t.Fatalf("Run() = %v, want a *FatalError", err)
+		}
+		if want := "API unreachable: every request (3) gave up after 5 attempts"; !strings.HasPrefix(fe.Reason, want) {
+			t.Errorf("FatalError = %q, want it to start with %q", fe.Error(), want)
+		}
+		for id := int64(1); id <= 3; id++ {
+			if r := got[id]; r.Status != Failed || r.Code != "network" {
+				t.Errorf("job %d = %+v, want failed (network)", id, r)
+			}
+		}
+	})
+}
+
+// TestReachedOnceIsNotUnreachable: one request that got through keeps a
+// short run's network failures per row (exit 2), not fatal.
+func TestReachedOnceIsNotUnreachable(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		arr := newArrivals()
+		f := startFake(okServer(t, arr, time.Millisecond))
+		defer f.Close()
+		f.srv.SetKeepAlivesEnabled(false)
+		var dials atomic.Int32
+		f.net.refuse = func() bool { return dials.Add(1) > 1 }
+		cfg := testConfig(f.URL, f.Client)
+		cfg.Concurrency = 1
+		p := mustPool(t, cfg)
+		got, err := runAll(t, context.Background(), p, manyJobs(3))
+		if err != nil {
+			t.Fatalf("Run() = %v, want nil: the API answered once", err)
+		}
+		if got[1].Status != OK || got[2].Status != Failed || got[3].Status != Failed {
+			t.Errorf("results = %+v", got)
+		}
+	})
+}

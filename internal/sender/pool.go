@@ -183,6 +183,9 @@ func (p *Pool) Run(ctx context.Context, jobs <-chan Job, results chan<- Result) 
 	if r.stopping || r.cut.Load() {
 		return ctx.Err() // (a worker may have seen the stop before the coordinator)
 	}
+	if fe := p.breaker.atEnd(); fe != nil {
+		return fe // every row has its Failed result; the run as a whole never reached the API
+	}
 	return nil
 }
 
