@@ -81,5 +81,6 @@
 // conditions besides a rejected token or a wrong URL: the first 20 requests
 // all failing with the same error (the message says what to fix: the token,
 // request.db_id, the URL, or quotes the error), and 20 requests in a row
-// giving up on network errors ("API unreachable").
+// giving up on network errors ("API unreachable"), as does a shorter run
+// whose every request gave up that way.
 package sender
