@@ -159,7 +159,10 @@ func (r *Rejects) cell(s string) string {
 // appendRejectJSON appends raw with an "_error" member, or a {"_raw",
 // "_error"} object when raw is not a JSON object.
 func appendRejectJSON(b, raw []byte, msg string) []byte {
-	obj := bytes.TrimSpace(raw)
+	// JSON's own whitespace only: bytes.TrimSpace would also strip \v and
+	// U+0085, which make the line not JSON, and the line must then be
+	// kept verbatim under _raw.
+	obj := bytes.Trim(raw, " \t\r\n")
 	if len(obj) < 2 || obj[0] != '{' || !json.Valid(obj) {
 		raw = bytes.TrimRight(raw, "\r\n")
 		b = append(b, `{"_raw":`...)
