@@ -9,7 +9,7 @@ LDFLAGS   := -s -w -X main.version=$(VERSION)
 FUZZTIME  ?= 10s
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all build test fmt-check vet unit fuzz-short fuzz demo bench fake lint fmt clean soak
+.PHONY: all build test fmt-check vet tidy-check unit fuzz-short fuzz demo bench fake lint fmt clean soak
 
 all: build
 
@@ -17,9 +17,14 @@ build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/importer ./cmd/importer
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/fakeapi ./cmd/fakeapi
 
-# test: formatting gate, vet, the whole suite under the race detector, then a
-# short run of every fuzz target (FUZZTIME each).
-test: fmt-check vet unit fuzz-short
+# test: formatting gate, vet, tidy modules, the whole suite under the race
+# detector. Fuzzing is `make fuzz` (CI runs `make fuzz-short` after this);
+# inputs the fuzzers found are committed under testdata/fuzz and run here
+# as regression cases.
+test: fmt-check vet tidy-check unit
+
+tidy-check:
+	@$(GO) mod tidy -diff >/dev/null 2>&1 || { echo "go.mod/go.sum are not tidy: run 'go mod tidy'"; $(GO) mod tidy -diff; exit 1; }
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -31,6 +36,7 @@ vet:
 unit:
 	$(GO) test -race -count=1 -timeout 8m ./...
 
+# fuzz-short: every fuzz target for FUZZTIME (10s) each; CI runs it after make test.
 fuzz-short:
 	@FUZZTIME=$(FUZZTIME) GO=$(GO) scripts/fuzz.sh
 
