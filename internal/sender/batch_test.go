@@ -108,29 +108,76 @@ func TestBatchResultsMapBack(t *testing.T) {
 	})
 }
 
-// TestBatchWrongCount: a reply without one result per profile is retried,
-// then fails the whole batch with a clear error.
-func TestBatchWrongCount(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		f := startFake(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			req, _ := decodeRequest(r)
-			writeBatch(w, req.Items[:3], func(int, profile) int { return 0 })
-		}))
-		defer f.Close()
-		cfg := testConfig(f.URL, f.Client)
-		cfg.BatchSize, cfg.MaxAttempts = 5, 2
-		p := mustPool(t, cfg)
-		got, err := runAll(t, context.Background(), p, manyJobs(5))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for id, r := range got {
-			want := Result{ID: id, Status: Failed, Code: "reply", Error: "reply had 3 results for 5 profiles", Attempts: 2}
-			if r != want {
-				t.Errorf("job %d = %+v, want %+v", id, r, want)
-			}
-		}
-	})
+// TestBatchReplyUnmatched: a batch reply whose results cannot be matched to
+// its rows one to one (fewer results, none, errors only) proves nothing:
+// the set-only rows go out again one per request, whose replies are
+// unambiguous, and so does every later row; a Risky row ends Unknown,
+// sent once.
+func TestBatchReplyUnmatched(t *testing.T) {
+	shapes := []struct {
+		name  string
+		reply func(w http.ResponseWriter, items []profile)
+	}{
+		{"FewerResults", func(w http.ResponseWriter, items []profile) {
+			writeBatch(w, items[:3], func(int, profile) int { return 0 })
+		}},
+		{"ErrorsOnly", func(w http.ResponseWriter, _ []profile) {
+			fmt.Fprint(w, `{"error":0,"error_text":"Successful operation","result":[]}`)
+		}},
+		{"NoResultList", func(w http.ResponseWriter, _ []profile) {
+			fmt.Fprint(w, `{"error":0,"error_text":"Successful operation"}`)
+		}},
+	}
+	for _, sh := range shapes {
+		t.Run(sh.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				var rec batches
+				f := startFake(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					req, _ := decodeRequest(r)
+					rec.add(req, 0, r.URL.Path)
+					if !req.Batch {
+						writeOK(w, req.Items[0].N)
+						return
+					}
+					sh.reply(w, req.Items)
+				}))
+				defer f.Close()
+				var logs logBuffer
+				cfg := testConfig(f.URL, f.Client)
+				cfg.BatchSize, cfg.Concurrency, cfg.Logger = 5, 1, logs.logger()
+				p := mustPool(t, cfg)
+				jobs := manyJobs(12)
+				jobs[1].Risky = true
+				got, err := runAll(t, context.Background(), p, jobs)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, j := range jobs {
+					r := got[j.ID]
+					switch {
+					case j.Risky:
+						if r.Status != Unknown || r.Attempts != 1 || r.Code != "reply" {
+							t.Errorf("risky job %d = %+v, want unknown after its one batch attempt", j.ID, r)
+						}
+					case j.ID <= 5:
+						if r.Status != OK || r.Attempts != 1 || r.ProfileID == "" {
+							t.Errorf("job %d of the first batch = %+v, want ok from its own request", j.ID, r)
+						}
+					default:
+						if r.Status != OK || r.Attempts != 1 {
+							t.Errorf("later job %d = %+v, want ok", j.ID, r)
+						}
+					}
+				}
+				if sizes := rec.sizes(); len(sizes) != 1+4+7 || sizes[0] != 5 {
+					t.Errorf("request sizes %v, want one batch of 5, then 11 single requests", sizes)
+				}
+				if !strings.Contains(logs.String(), "sending one profile per request from now on") {
+					t.Errorf("no warning about the fallback:\n%s", logs.String())
+				}
+			})
+		})
+	}
 }
 
 // TestBatchLevelError: an error on the batch as a whole fails every row.
@@ -155,8 +202,9 @@ func TestBatchLevelError(t *testing.T) {
 	})
 }
 
-// TestBatchRiskyUnknown: a batch whose outcome is unknown ends Unknown as a
-// whole when any row in it is Risky; a batch of plain rows is resent.
+// TestBatchRiskyUnknown: a batch sent without a reply may have been
+// applied: its Risky row ends Unknown, sent once, and its set-only rows
+// are sent again.
 func TestBatchRiskyUnknown(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var mu sync.Mutex
@@ -184,15 +232,13 @@ func TestBatchRiskyUnknown(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for id := int64(1); id <= 3; id++ {
+		for _, id := range []int64{1, 2, 3, 4, 6} {
 			if r := got[id]; r.Status != OK || r.Attempts != 2 {
-				t.Errorf("plain job %d = %+v, want ok after 2 attempts", id, r)
+				t.Errorf("set-only job %d = %+v, want ok after 2 attempts", id, r)
 			}
 		}
-		for id := int64(4); id <= 6; id++ {
-			if r := got[id]; r.Status != Unknown || r.Attempts != 1 || !strings.Contains(r.Error, "outcome unknown") {
-				t.Errorf("job %d of the risky batch = %+v, want unknown after 1 attempt", id, r)
-			}
+		if r := got[5]; r.Status != Unknown || r.Attempts != 1 || !strings.Contains(r.Error, "may have been applied") {
+			t.Errorf("risky job 5 = %+v, want unknown after 1 attempt", r)
 		}
 	})
 }

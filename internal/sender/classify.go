@@ -15,18 +15,26 @@ import (
 	"time"
 )
 
-// kind is what the pool does with an attempt's outcome.
+// kind is what the pool does with an attempt's outcome. It follows one
+// rule: once a request body was written in full, the attempt may have been
+// applied unless the reply proves otherwise. The proofs are a failure before
+// the body was sent, HTTP 401, 402, 403, 408, 413 and 429, and an API
+// envelope whose error code is not 0. Everything else after the send (a
+// timeout, a lost connection, HTTP 5xx or 3xx without an envelope, a 2xx
+// reply that is not the envelope, a batch reply that cannot be matched to
+// its items) is "maybe applied".
 type kind uint8
 
 const (
-	kindOK      kind = iota // applied
-	kindRow                 // the API rejected this row: Failed, never retried
-	kindRetry               // not applied (or safe to resend): retried
-	kindUnknown             // sent without a reply: retried, unless a Risky row is in it (then Unknown)
-	kindFatal               // nothing can succeed: the run stops
+	kindOK       kind = iota // applied
+	kindRow                  // not applied: the API rejected this row; Failed, never retried
+	kindRetry                // not applied: safe to send again, whatever the row holds
+	kindMaybe                // maybe applied: set-only rows are sent again, Risky rows end Unknown
+	kindTooLarge             // not applied: the body is over the server's limit; a batch is split
+	kindFatal                // the run stops; outcome.maybe says whether this attempt may have been applied
 )
 
-var kindNames = [...]string{"ok", "row", "retry", "unknown", "fatal"}
+var kindNames = [...]string{"ok", "row", "retry", "maybe", "too large", "fatal"}
 
 func (k kind) String() string { return kindNames[k] }
 
@@ -36,7 +44,8 @@ type outcome struct {
 	code      string        // Result.Code
 	text      string        // Result.Error
 	fatal     *FatalError   // set when kind is kindFatal
-	wait      time.Duration // Retry-After: pause the whole pool this long
+	maybe     bool          // kindFatal: the attempt may have been applied
+	wait      time.Duration // Retry-After: how long the server asked us to wait
 	throttled bool          // HTTP 429 or API error 429: lower the rate
 	network   bool          // a transport failure (no HTTP reply)
 	// sig identifies "the same error" for the circuit breaker: code and
@@ -45,11 +54,16 @@ type outcome struct {
 	sig string
 }
 
-// Hints a FatalError gives; DESIGN.md §7 names them.
+// sigReplyCount marks a batch reply whose results cannot be matched to its
+// items one to one.
+const sigReplyCount = "reply:count"
+
+// Hints a FatalError gives.
 const (
-	hintToken = "check ALTCRAFT_TOKEN/--token-file"
-	hintURL   = "check api.url / --api-url"
-	hintDB    = "check request.db_id"
+	hintToken   = "check ALTCRAFT_TOKEN/--token-file"
+	hintURL     = "check api.url / --api-url"
+	hintDB      = "check request.db_id"
+	hintAccount = "the account's limit is used up: raise it in Altcraft (or wait for it to renew), then run the same command with --resume"
 )
 
 // exchange is everything learned from one attempt: the raw facts that
@@ -67,33 +81,41 @@ type exchange struct {
 	reply       *buffer // the reply body; rep points into it
 	rep         reply   // the parsed envelope, when repErr is nil
 	repErr      error
-	parsed      bool // the body was parsed (2xx and 4xx replies)
+	parsed      bool // the body was parsed (every reply but 1xx and 3xx)
 	items       int  // profiles in a batch request; 0 for a single one
 }
 
+// envelope reports whether the reply parsed as the API's envelope.
+func (x *exchange) envelope() bool { return x.parsed && x.repErr == nil }
+
 // classify turns an attempt into an outcome. It is the one place that
-// decides what is retried, what fails a row and what stops the run; its
-// table is tested row by row.
+// decides what is retried, what fails a row, what may have been applied and
+// what stops the run; its table is tested row by row, and docs/RELIABILITY.md
+// repeats it for users.
 //
-//	transport error, timed out, not sent   → retry   "timeout"
-//	transport error, timed out, sent       → unknown "timeout"
-//	connection refused, DNS, other unsent  → retry   "network"
-//	connection lost after sending          → unknown "network"
-//	redirect to another host refused       → fatal   (check api.url)
-//	HTTP 401, 403                          → fatal   (token)
-//	HTTP 404, 405 without an API envelope  → fatal   (check api.url)
-//	HTTP 429                               → retry, throttled, Retry-After
-//	HTTP 408, 5xx                          → retry   (Retry-After honoured)
-//	HTTP 3xx                               → fatal   (check api.url)
-//	other HTTP 4xx with an envelope        → by the envelope's code (below)
-//	other HTTP 4xx without                 → row
-//	HTTP 2xx, not the envelope             → retry   "reply"
-//	API error 0                            → ok (batch: one verdict per item)
-//	API error 401, 403                     → fatal   (token)
-//	API error 429                          → retry, throttled
-//	API error 500, 502, 503, 504           → retry
-//	API error anything else                → row     (the API's code and text)
-//	batch reply without one result per item→ retry   "reply"
+//	no complete reply, nothing sent            → retry   "timeout" / "network"
+//	no complete reply, the body was sent       → maybe   "timeout" / "network"
+//	redirect to another host refused           → fatal, maybe (check api.url)
+//	HTTP 401, 403                              → fatal   (token)
+//	HTTP 402                                   → fatal   (account limit)
+//	HTTP 408                                   → retry
+//	HTTP 413                                   → too large (split the batch)
+//	HTTP 429                                   → retry, throttled, Retry-After
+//	HTTP 3xx                                   → fatal, maybe (check api.url)
+//	HTTP 404, 405 without an API envelope      → fatal, maybe (check api.url)
+//	HTTP 4xx, 5xx with an API envelope ≠ 0     → by the envelope's code (below)
+//	HTTP 5xx, other 4xx without one            → maybe   (Retry-After honoured)
+//	HTTP 2xx, not the envelope                 → maybe   "reply"
+//	API error 0                                → ok (batch: one verdict per item, below)
+//	API error 401, 402, 403                    → fatal   (token / account limit)
+//	API error 413                              → too large
+//	API error 429                              → retry, throttled
+//	API error 500, 502, 503, 504               → retry
+//	API error anything else                    → row     (the API's code and text)
+//	batch reply: a result per item             → each item by its own code; an
+//	                                             item without one → maybe
+//	batch reply: results not one per item      → maybe   "reply" (a top-level
+//	                                             error ≠ 0 still proves nothing applied)
 func classify(x *exchange, now time.Time) outcome {
 	if x.err != nil {
 		return classifyTransport(x)
@@ -103,39 +125,47 @@ func classify(x *exchange, now time.Time) outcome {
 		return classifyEnvelope(x, now)
 	}
 	hs := httpStatus(st)
+	code := "HTTP " + strconv.Itoa(st)
+	withText := func() string {
+		if x.envelope() && len(x.rep.text) > 0 {
+			return hs + ": " + x.rep.Text()
+		}
+		return hs
+	}
 	switch {
 	case st == http.StatusUnauthorized || st == http.StatusForbidden:
-		text := hs
-		if x.parsed && x.repErr == nil && len(x.rep.text) > 0 {
-			text = hs + ": " + x.rep.Text()
-		}
-		return fatal("HTTP "+strconv.Itoa(st), text, "the API rejected the token ("+text+")", hintToken)
+		text := withText()
+		return fatal(code, text, false, "the API rejected the token ("+text+")", hintToken)
+	case st == http.StatusPaymentRequired:
+		text := withText()
+		return fatal(code, text, false, "the API refused the request: "+text, hintAccount)
 	case st == http.StatusTooManyRequests:
-		return outcome{kind: kindRetry, code: "HTTP 429", text: hs, throttled: true,
-			wait: parseRetryAfter(x.retryAfter, now), sig: "HTTP 429"}
-	case st == http.StatusRequestTimeout || st >= 500:
-		o := outcome{kind: kindRetry, code: "HTTP " + strconv.Itoa(st), text: hs,
+		return outcome{kind: kindRetry, code: code, text: hs, throttled: true,
+			wait: parseRetryAfter(x.retryAfter, now), sig: code}
+	case st == http.StatusRequestTimeout:
+		return outcome{kind: kindRetry, code: code, text: hs, sig: code,
 			wait: parseRetryAfter(x.retryAfter, now)}
-		o.sig = o.code
-		return o
+	case st == http.StatusRequestEntityTooLarge:
+		return outcome{kind: kindTooLarge, code: code, text: withText(), sig: code}
 	case st >= 300 && st < 400:
-		return fatal("HTTP "+strconv.Itoa(st), hs,
+		return fatal(code, hs, true,
 			x.method+" "+x.url+" answered "+hs+", a redirect not followed (the body holds the token)", hintURL)
-	case st >= 400:
-		if x.parsed && x.repErr == nil && x.rep.code != 0 {
-			return classifyAPI(&x.rep.status, now, x.retryAfter)
+	case st >= 400 && x.envelope() && x.rep.code != 0:
+		o := classifyAPI(&x.rep.status, now, x.retryAfter)
+		if st == http.StatusNotFound && o.kind == kindRow {
+			// Also what a wrong api.url looks like behind some proxies:
+			// name the URL, so "Not found" says what was not found.
+			o.text += " (" + x.method + " " + x.url + " answered " + hs + ")"
 		}
-		if st == http.StatusNotFound || st == http.StatusMethodNotAllowed {
-			return fatal("HTTP "+strconv.Itoa(st), hs, x.method+" "+x.url+" answered "+hs, hintURL)
-		}
-		o := outcome{kind: kindRow, code: "HTTP " + strconv.Itoa(st), text: hs}
-		o.sig = o.code
 		return o
+	case st == http.StatusNotFound || st == http.StatusMethodNotAllowed:
+		return fatal(code, hs+" from "+x.url, true, x.method+" "+x.url+" answered "+hs, hintURL)
 	}
-	// 1xx as a final status: not the API talking.
-	o := outcome{kind: kindRetry, code: "HTTP " + strconv.Itoa(st), text: hs}
-	o.sig = o.code
-	return o
+	// HTTP 5xx, another 4xx without the API's envelope, or a 1xx final
+	// status: not the API's word on the request, which may have been
+	// applied (a proxy that lost the reply answers 502 or 504).
+	return outcome{kind: kindMaybe, code: code, text: hs + " (the request was sent; it may have been applied)",
+		sig: code, wait: parseRetryAfter(x.retryAfter, now)}
 }
 
 // classifyEnvelope judges a 2xx reply: the envelope decides.
@@ -146,31 +176,38 @@ func classifyEnvelope(x *exchange, now time.Time) outcome {
 		if ct == "" {
 			ct = "no content type"
 		}
-		text := hs + " reply is not the API's JSON envelope (" + x.repErr.Error() + "; " + ct + ", " + strconv.Itoa(x.size) + " bytes)"
-		return outcome{kind: kindRetry, code: "reply", text: text, sig: "reply:" + x.repErr.Error()}
+		text := hs + " reply is not the API's JSON envelope (" + x.repErr.Error() + "; " + ct + ", " +
+			strconv.Itoa(x.size) + " bytes; the request may have been applied)"
+		return outcome{kind: kindMaybe, code: "reply", text: text, sig: "reply:" + x.repErr.Error()}
+	}
+	if x.items > 0 && x.rep.hasResult && len(x.rep.items) == x.items {
+		return outcome{kind: kindOK} // one verdict per item: settleItems reads them
 	}
 	if x.rep.code != 0 {
 		return classifyAPI(&x.rep.status, now, x.retryAfter)
 	}
 	if x.items > 0 {
-		if !x.rep.hasResult || len(x.rep.items) != x.items {
-			text := "reply had " + strconv.Itoa(len(x.rep.items)) + " results for " + strconv.Itoa(x.items) + " profiles"
-			if !x.rep.hasResult {
-				text = "reply had no result list for " + strconv.Itoa(x.items) + " profiles"
-			}
-			return outcome{kind: kindRetry, code: "reply", text: text, sig: "reply:count"}
+		text := "the batch reply had " + strconv.Itoa(len(x.rep.items)) + " results for " + strconv.Itoa(x.items) +
+			" profiles, so they cannot be matched to the rows"
+		if !x.rep.hasResult {
+			text = "the batch reply had no result list for " + strconv.Itoa(x.items) + " profiles"
 		}
-		for i := range x.rep.items {
-			if !x.rep.items[i].hasCode {
-				return outcome{kind: kindRetry, code: "reply", sig: "reply:item",
-					text: "reply result " + strconv.Itoa(i+1) + " has no integer \"error\" member"}
-			}
-		}
+		return outcome{kind: kindMaybe, code: "reply", sig: sigReplyCount,
+			text: text + " (the request may have been applied)"}
 	}
 	return outcome{kind: kindOK}
 }
 
-// classifyAPI judges an envelope (or batch item) whose error code is set.
+// classifyItem judges one result of a batch reply that has one per item.
+func classifyItem(s *status, now time.Time, retryAfter string) outcome {
+	if !s.hasCode {
+		return outcome{kind: kindMaybe, code: "reply", sig: "reply:item",
+			text: "the batch reply's result for this row has no integer \"error\" member (the row may have been applied)"}
+	}
+	return classifyAPI(s, now, retryAfter)
+}
+
+// classifyAPI judges an envelope (or batch item) by its error code.
 func classifyAPI(s *status, now time.Time, retryAfter string) outcome {
 	if s.code == 0 {
 		return outcome{kind: kindOK}
@@ -183,7 +220,11 @@ func classifyAPI(s *status, now time.Time, retryAfter string) outcome {
 	o := outcome{code: code, text: text, sig: code + "\x00" + text}
 	switch s.code {
 	case 401, 403:
-		return fatal(code, text, "the API rejected the token (API error "+code+": "+text+")", hintToken)
+		return fatal(code, text, false, "the API rejected the token (API error "+code+": "+text+")", hintToken)
+	case 402:
+		return fatal(code, text, false, "the API refused the request (API error 402: "+text+")", hintAccount)
+	case 413:
+		o.kind = kindTooLarge
 	case 429:
 		o.kind, o.throttled, o.wait = kindRetry, true, parseRetryAfter(retryAfter, now)
 	case 500, 502, 503, 504:
@@ -194,8 +235,8 @@ func classifyAPI(s *status, now time.Time, retryAfter string) outcome {
 	return o
 }
 
-func fatal(code, text, reason, hint string) outcome {
-	return outcome{kind: kindFatal, code: code, text: text, sig: code + "\x00" + text,
+func fatal(code, text string, maybe bool, reason, hint string) outcome {
+	return outcome{kind: kindFatal, code: code, text: text, maybe: maybe, sig: code + "\x00" + text,
 		fatal: &FatalError{Reason: reason, Hint: hint, Code: code}}
 }
 
@@ -209,29 +250,37 @@ func httpStatus(code int) string {
 	return s
 }
 
-// errRedirect is returned by the client's CheckRedirect: the body holds the
-// token, so it never follows the API to another host.
-var errRedirect = errors.New("redirect to another host refused")
+// errRedirect is wrapped by the client's CheckRedirect error: no redirect
+// is ever followed (see guardClient).
+var errRedirect = errors.New("redirect not followed")
 
 // redirectError carries where the API tried to send us.
-type redirectError struct{ to string }
+type redirectError struct {
+	to        string
+	otherHost bool // another host, or off https: the token would leave
+}
 
-func (e *redirectError) Error() string { return "redirect to " + e.to + " refused" }
+func (e *redirectError) Error() string { return "redirect to " + e.to + " not followed" }
 func (e *redirectError) Unwrap() error { return errRedirect }
 
 // classifyTransport judges an attempt that got no complete HTTP reply.
 func classifyTransport(x *exchange) outcome {
 	var re *redirectError
 	if errors.As(x.err, &re) {
-		return fatal("redirect", "the API redirected to another host ("+re.to+")",
-			"the API redirected to another host ("+re.to+"); the token is not sent there",
+		if re.otherHost {
+			return fatal("redirect", "the API redirected to another host ("+re.to+")", true,
+				"the API redirected to another host ("+re.to+"); the token is not sent there",
+				"set api.url / --api-url to the final address")
+		}
+		return fatal("redirect", "the API redirected to "+re.to, true,
+			x.method+" "+x.url+" redirected to "+re.to+"; redirects are not followed, because the request would be sent again",
 			"set api.url / --api-url to the final address")
 	}
 	if x.timedOut || errors.Is(x.err, context.DeadlineExceeded) || isTimeout(x.err) {
 		o := outcome{code: "timeout", network: true, sig: "timeout"}
 		within := "no reply within " + x.timeout.String()
 		if x.wrote {
-			o.kind, o.text = kindUnknown, within+" (the request was sent; outcome unknown)"
+			o.kind, o.text = kindMaybe, within+" (the request was sent; it may have been applied)"
 		} else {
 			o.kind, o.text = kindRetry, within+" (nothing was sent)"
 		}
@@ -245,7 +294,7 @@ func classifyTransport(x *exchange) outcome {
 		// exhaustion rule stop the run with this text.
 		o.kind, o.text = kindRetry, what+" ("+hint+")"
 	case x.wrote:
-		o.kind, o.text = kindUnknown, what+" (the request was sent; outcome unknown)"
+		o.kind, o.text = kindMaybe, what+" (the request was sent; it may have been applied)"
 	default:
 		o.kind, o.text = kindRetry, what+" (nothing was sent)"
 	}

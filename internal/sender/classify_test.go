@@ -21,7 +21,7 @@ var testNow = time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
 func replyX(status int, body string, items int) exchange {
 	x := exchange{method: "POST", url: "http://api.test/api/v1.1/profiles/update", timeout: 30 * time.Second,
 		status: status, contentType: "application/json", size: len(body), items: items}
-	if status >= 200 && status < 300 || status >= 400 && status < 500 {
+	if status >= 200 && (status < 300 || status >= 400) {
 		x.parsed = true
 		x.repErr = parseReply([]byte(body), &x.rep)
 	}
@@ -66,6 +66,7 @@ func TestClassify(t *testing.T) {
 		name      string
 		x         exchange
 		kind      kind
+		maybe     bool // kindFatal: the attempt may have been applied
 		code      string
 		text      string // substring of the outcome's text
 		throttled bool
@@ -74,7 +75,7 @@ func TestClassify(t *testing.T) {
 	}{
 		// Transport failures.
 		{name: "TimeoutAfterSending", x: transportX(urlErr(context.DeadlineExceeded), true, true),
-			kind: kindUnknown, code: "timeout", text: "no reply within 30s (the request was sent; outcome unknown)"},
+			kind: kindMaybe, code: "timeout", text: "no reply within 30s (the request was sent; it may have been applied)"},
 		{name: "TimeoutBeforeSending", x: transportX(urlErr(context.DeadlineExceeded), false, true),
 			kind: kindRetry, code: "timeout", text: "no reply within 30s (nothing was sent)"},
 		{name: "ConnectionRefused", x: transportX(refused, false, false),
@@ -82,41 +83,54 @@ func TestClassify(t *testing.T) {
 		{name: "DNS", x: transportX(urlErr(&net.OpError{Op: "dial", Net: "tcp", Err: &net.DNSError{Err: "no such host", Name: "api.invalid", IsNotFound: true}}), false, false),
 			kind: kindRetry, code: "network", text: "DNS lookup of api.invalid failed: no such host"},
 		{name: "DroppedAfterSending", x: transportX(urlErr(io.EOF), true, false),
-			kind: kindUnknown, code: "network", text: "connection closed by the server before a reply (the request was sent; outcome unknown)"},
+			kind: kindMaybe, code: "network", text: "connection closed by the server before a reply (the request was sent; it may have been applied)"},
 		{name: "DroppedBeforeSending", x: transportX(urlErr(io.EOF), false, false),
 			kind: kindRetry, code: "network", text: "(nothing was sent)"},
 		{name: "ResetAfterSending", x: transportX(urlErr(&net.OpError{Op: "read", Net: "tcp", Err: &os.SyscallError{Syscall: "read", Err: syscall.ECONNRESET}}), true, false),
-			kind: kindUnknown, code: "network", text: "connection reset by the server"},
-		{name: "RedirectToAnotherHost", x: transportX(urlErr(&redirectError{to: "http://evil.test/x"}), false, false),
-			kind: kindFatal, code: "redirect", text: "another host (http://evil.test/x)", hint: "set api.url / --api-url to the final address"},
+			kind: kindMaybe, code: "network", text: "connection reset by the server"},
+		{name: "RedirectToAnotherHost", x: transportX(urlErr(&redirectError{to: "http://evil.test/x", otherHost: true}), true, false),
+			kind: kindFatal, maybe: true, code: "redirect", text: "another host (http://evil.test/x)", hint: "set api.url / --api-url to the final address"},
+		{name: "RedirectSameHost", x: transportX(urlErr(&redirectError{to: "http://api.test/y"}), true, false),
+			kind: kindFatal, maybe: true, code: "redirect", text: "redirected to http://api.test/y", hint: "set api.url / --api-url to the final address"},
 
 		// HTTP status first.
 		{name: "HTTP401", x: replyX(401, "", 0), kind: kindFatal, code: "HTTP 401", text: "HTTP 401 Unauthorized", hint: hintToken},
 		{name: "HTTP403WithEnvelope", x: replyX(403, apiErr(403, "Access denied"), 0), kind: kindFatal, code: "HTTP 403", text: "HTTP 403 Forbidden: Access denied", hint: hintToken},
-		{name: "HTTP404WithoutEnvelope", x: replyX(404, "<html>not found</html>", 0), kind: kindFatal, code: "HTTP 404", text: "HTTP 404 Not Found", hint: hintURL},
-		{name: "HTTP405", x: replyX(405, "", 0), kind: kindFatal, code: "HTTP 405", text: "HTTP 405 Method Not Allowed", hint: hintURL},
-		{name: "HTTP404WithAPIError", x: replyX(404, apiErr(404, "Profile not found"), 0), kind: kindRow, code: "404", text: "Profile not found"},
+		{name: "HTTP402", x: replyX(402, apiErr(402, "Tariff limit reached"), 0), kind: kindFatal, code: "HTTP 402", text: "HTTP 402 Payment Required: Tariff limit reached", hint: hintAccount},
+		{name: "HTTP404WithoutEnvelope", x: replyX(404, "<html>not found</html>", 0), kind: kindFatal, maybe: true, code: "HTTP 404",
+			text: "HTTP 404 Not Found from http://api.test/api/v1.1/profiles/update", hint: hintURL},
+		{name: "HTTP405", x: replyX(405, "", 0), kind: kindFatal, maybe: true, code: "HTTP 405", text: "HTTP 405 Method Not Allowed", hint: hintURL},
+		{name: "HTTP404WithAPIError", x: replyX(404, apiErr(404, "Profile not found"), 0), kind: kindRow, code: "404",
+			text: "Profile not found (POST http://api.test/api/v1.1/profiles/update answered HTTP 404 Not Found)"},
 		{name: "HTTP429", x: withRetryAfter(replyX(429, "", 0), "7"), kind: kindRetry, code: "HTTP 429", text: "HTTP 429 Too Many Requests", throttled: true, wait: 7 * time.Second},
 		{name: "HTTP429NoRetryAfter", x: replyX(429, "", 0), kind: kindRetry, code: "HTTP 429", throttled: true},
-		{name: "HTTP503RetryAfterDate", x: withRetryAfter(replyX(503, "", 0), date), kind: kindRetry, code: "HTTP 503", text: "HTTP 503 Service Unavailable", wait: 90 * time.Second},
-		{name: "HTTP500", x: replyX(500, "oops", 0), kind: kindRetry, code: "HTTP 500", text: "HTTP 500 Internal Server Error"},
-		{name: "HTTP502", x: replyX(502, "", 0), kind: kindRetry, code: "HTTP 502"},
+		{name: "HTTP503RetryAfterDate", x: withRetryAfter(replyX(503, "", 0), date), kind: kindMaybe, code: "HTTP 503",
+			text: "HTTP 503 Service Unavailable (the request was sent; it may have been applied)", wait: 90 * time.Second},
+		{name: "HTTP500", x: replyX(500, "oops", 0), kind: kindMaybe, code: "HTTP 500", text: "HTTP 500 Internal Server Error"},
+		{name: "HTTP502AfterApplying", x: replyX(502, "", 0), kind: kindMaybe, code: "HTTP 502"},
+		{name: "HTTP504", x: replyX(504, "<html>gateway timeout</html>", 0), kind: kindMaybe, code: "HTTP 504"},
+		{name: "HTTP503WithEnvelope", x: replyX(503, apiErr(503, "Temporary error"), 0), kind: kindRetry, code: "503", text: "Temporary error"},
+		{name: "HTTP500WithZeroEnvelope", x: replyX(500, `{"error":0}`, 0), kind: kindMaybe, code: "HTTP 500"},
 		{name: "HTTP408", x: replyX(408, "", 0), kind: kindRetry, code: "HTTP 408"},
-		{name: "HTTP400WithoutEnvelope", x: replyX(400, "bad", 0), kind: kindRow, code: "HTTP 400", text: "HTTP 400 Bad Request"},
+		{name: "HTTP400WithoutEnvelope", x: replyX(400, "bad", 0), kind: kindMaybe, code: "HTTP 400", text: "HTTP 400 Bad Request"},
 		{name: "HTTP400WithEnvelope", x: replyX(400, apiErr(400, "Invalid email"), 0), kind: kindRow, code: "400", text: "Invalid email"},
-		{name: "HTTP413", x: replyX(413, "", 0), kind: kindRow, code: "HTTP 413", text: "HTTP 413 Request Entity Too Large"},
-		{name: "HTTP301", x: replyX(301, "", 0), kind: kindFatal, code: "HTTP 301", text: "HTTP 301 Moved Permanently", hint: hintURL},
-		{name: "HTTP1xx", x: replyX(199, "", 0), kind: kindRetry, code: "HTTP 199"},
+		{name: "HTTP413", x: replyX(413, "", 0), kind: kindTooLarge, code: "HTTP 413", text: "HTTP 413 Request Entity Too Large"},
+		{name: "HTTP413WithEnvelope", x: replyX(413, apiErr(413, "request body larger than 100 bytes"), 0), kind: kindTooLarge, code: "HTTP 413",
+			text: "HTTP 413 Request Entity Too Large: request body larger than 100 bytes"},
+		{name: "HTTP301", x: replyX(301, "", 0), kind: kindFatal, maybe: true, code: "HTTP 301", text: "HTTP 301 Moved Permanently", hint: hintURL},
+		{name: "HTTP307", x: replyX(307, "", 0), kind: kindFatal, maybe: true, code: "HTTP 307", text: "HTTP 307 Temporary Redirect", hint: hintURL},
+		{name: "HTTP1xx", x: replyX(199, "", 0), kind: kindMaybe, code: "HTTP 199"},
 
 		// HTTP 2xx: the envelope decides.
 		{name: "OK", x: replyX(200, okBody, 0), kind: kindOK},
 		{name: "OKStringCode", x: replyX(200, `{"error":"0","profile_id":"x"}`, 0), kind: kindOK},
-		{name: "NotJSON", x: replyX(200, "<html>"+testToken+"</html>", 0), kind: kindRetry, code: "reply",
-			text: "HTTP 200 OK reply is not the API's JSON envelope (not valid JSON; application/json, 30 bytes)"},
-		{name: "NoErrorMember", x: replyX(200, `{"profile_id":"x"}`, 0), kind: kindRetry, code: "reply", text: `no integer "error" member`},
-		{name: "JSONArray", x: replyX(200, `[1,2]`, 0), kind: kindRetry, code: "reply", text: "not a JSON object"},
+		{name: "NotJSON", x: replyX(200, "<html>"+testToken+"</html>", 0), kind: kindMaybe, code: "reply",
+			text: "HTTP 200 OK reply is not the API's JSON envelope (not valid JSON; application/json, 30 bytes; the request may have been applied)"},
+		{name: "NoErrorMember", x: replyX(200, `{"profile_id":"x"}`, 0), kind: kindMaybe, code: "reply", text: `no integer "error" member`},
+		{name: "JSONArray", x: replyX(200, `[1,2]`, 0), kind: kindMaybe, code: "reply", text: "not a JSON object"},
 		{name: "API400", x: replyX(200, apiErr(400, "Bad request"), 0), kind: kindRow, code: "400", text: "Bad request"},
-		{name: "API402", x: replyX(200, apiErr(402, "Tariff limit reached"), 0), kind: kindRow, code: "402", text: "Tariff limit reached"},
+		{name: "API402", x: replyX(200, apiErr(402, "Tariff limit reached"), 0), kind: kindFatal, code: "402", text: "Tariff limit reached", hint: hintAccount},
+		{name: "API413", x: replyX(200, apiErr(413, "Too large"), 0), kind: kindTooLarge, code: "413", text: "Too large"},
 		{name: "API404", x: replyX(200, apiErr(404, "Profile not found"), 0), kind: kindRow, code: "404", text: "Profile not found"},
 		{name: "API409", x: replyX(200, apiErr(409, "More than one profile matched"), 0), kind: kindRow, code: "409"},
 		{name: "API404EmptyText", x: replyX(200, `{"error":404,"error_text":""}`, 0), kind: kindRow, code: "404", text: "API error 404"},
@@ -131,17 +145,26 @@ func TestClassify(t *testing.T) {
 
 		// Batches.
 		{name: "BatchOK", x: replyX(200, batch(0, 404, 0), 3), kind: kindOK},
-		{name: "BatchWrongCount", x: replyX(200, batch(0, 0, 0), 5), kind: kindRetry, code: "reply", text: "reply had 3 results for 5 profiles"},
-		{name: "BatchNoResult", x: replyX(200, okBody, 5), kind: kindRetry, code: "reply", text: "reply had no result list for 5 profiles"},
-		{name: "BatchItemWithoutCode", x: replyX(200, `{"error":0,"result":[{"error":0},{"profile_id":"x"}]}`, 2), kind: kindRetry, code: "reply", text: `reply result 2 has no integer "error" member`},
+		{name: "BatchWrongCount", x: replyX(200, batch(0, 0, 0), 5), kind: kindMaybe, code: "reply",
+			text: "the batch reply had 3 results for 5 profiles, so they cannot be matched to the rows (the request may have been applied)"},
+		{name: "BatchErrorsOnly", x: replyX(200, `{"error":0,"error_text":"Successful operation","result":[{"error":400,"error_text":"invalid email"}]}`, 5),
+			kind: kindMaybe, code: "reply", text: "1 results for 5 profiles"},
+		{name: "BatchNoResult", x: replyX(200, okBody, 5), kind: kindMaybe, code: "reply", text: "the batch reply had no result list for 5 profiles"},
+		{name: "BatchItemWithoutCodeIsSettledPerItem", x: replyX(200, `{"error":0,"result":[{"error":0},{"profile_id":"x"}]}`, 2), kind: kindOK},
 		{name: "BatchLevelRowError", x: replyX(200, apiErr(400, "Database not found"), 5), kind: kindRow, code: "400", text: "Database not found"},
+		{name: "BatchLevelErrorWithUnmatchedList", x: replyX(200, `{"error":400,"error_text":"bad","result":[{"error":400}]}`, 5), kind: kindRow, code: "400"},
+		{name: "BatchLevelErrorWithFullListUsesTheList", x: replyX(200, `{"error":400,"error_text":"bad","result":[{"error":0},{"error":400}]}`, 2), kind: kindOK},
 		{name: "BatchLevelTransient", x: replyX(200, apiErr(503, "busy"), 5), kind: kindRetry, code: "503"},
+		{name: "BatchLevel402", x: replyX(200, apiErr(402, "Tariff limit reached"), 5), kind: kindFatal, code: "402", hint: hintAccount},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			o := classify(&tt.x, testNow)
 			if o.kind != tt.kind {
 				t.Errorf("classify() kind = %v, want %v (outcome %+v)", o.kind, tt.kind, o)
+			}
+			if o.maybe != tt.maybe {
+				t.Errorf("classify() maybe = %v, want %v", o.maybe, tt.maybe)
 			}
 			if o.code != tt.code {
 				t.Errorf("classify() code = %q, want %q", o.code, tt.code)

@@ -16,7 +16,7 @@ import (
 
 // Defaults for the zero fields of [Config].
 const (
-	DefaultMaxBatchBytes  = 10<<20 - 64<<10 // the API's 10 MB body limit, less a margin for the envelope
+	DefaultMaxBatchBytes  = 10_000_000 // the API's documented "10 MB" body limit, read as decimal; HTTP 413 splits a batch anyway
 	DefaultLinger         = 50 * time.Millisecond
 	DefaultMaxConcurrency = 256
 	DefaultTimeout        = 30 * time.Second
@@ -31,7 +31,7 @@ type Config struct {
 	URL            string        // base URL, e.g. http://127.0.0.1:8080; /api/v1.1/profiles/<endpoint> is appended
 	Endpoint       string        // "update" | "import"; batches use "<endpoint>_batch"
 	BatchSize      int           // ≤ 1: one profile per request
-	MaxBatchBytes  int           // 0 = DefaultMaxBatchBytes
+	MaxBatchBytes  int           // most bytes in a batch request body, envelope and token included; 0 = DefaultMaxBatchBytes
 	Linger         time.Duration // a partial batch is sent after this; 0 = DefaultLinger
 	Rate           float64       // requests per second, shared by every attempt of every worker; 0 = unlimited
 	Concurrency    int           // requests in flight; 0 = auto (see the package doc)
@@ -51,6 +51,15 @@ type Config struct {
 	// per-host connections = the concurrency bound). Either way redirects to
 	// another host, or from https to http, are refused: the body holds the token.
 	Client *http.Client
+	// BeforeSend, when set, is called with the IDs of Risky jobs just before
+	// the first request holding them is sent, from the goroutine sending
+	// it; the request waits for it. The caller records them as in flight,
+	// so that a crash during the request leaves them Unknown instead of
+	// sending them again. An error stops the run before the request.
+	BeforeSend func(ids []int64) error
+	// ObserveLatency, when set, is called with the round trip of every
+	// attempt that got a reply, from many goroutines: it must be cheap.
+	ObserveLatency func(time.Duration)
 	// BreakerSample is how many first requests failing alike stop the run
 	// (and how many requests giving up on network errors in a row); 0 =
 	// DefaultBreakerSample, < 0 disables the breaker.
@@ -178,8 +187,11 @@ func redact(raw string) string {
 	return raw
 }
 
-// guardClient returns the client to use: a copy of c (or a new one) whose
-// redirect policy never takes the token to another host or off TLS.
+// guardClient returns the client to use: a copy of c (or a new one) that
+// never follows a redirect. Following one sends the body again (the first
+// POST may already have been applied, and a 307 to the same URL would send
+// it ten times), and the body holds the token, which must never reach
+// another host.
 func guardClient(c *http.Client, bound int) *http.Client {
 	var out http.Client
 	if c != nil {
@@ -200,19 +212,10 @@ func guardClient(c *http.Client, bound int) *http.Client {
 			ExpectContinueTimeout: time.Second,
 		}
 	}
-	inner := out.CheckRedirect
 	out.CheckRedirect = func(req *http.Request, via []*http.Request) error {
 		first := via[0].URL
-		if req.URL.Host != first.Host || (first.Scheme == "https" && req.URL.Scheme != "https") {
-			return &redirectError{to: req.URL.Redacted()}
-		}
-		if inner != nil {
-			return inner(req, via)
-		}
-		if len(via) >= 10 {
-			return errors.New("stopped after 10 redirects")
-		}
-		return nil
+		return &redirectError{to: req.URL.Redacted(),
+			otherHost: req.URL.Host != first.Host || (first.Scheme == "https" && req.URL.Scheme != "https")}
 	}
 	return &out
 }

@@ -97,7 +97,8 @@ func TestRetriesExhausted(t *testing.T) {
 		t.Fatal(err)
 	}
 	for id, r := range got {
-		want := Result{ID: id, Status: Failed, Code: "HTTP 503", Error: "HTTP 503 Service Unavailable", Attempts: 3}
+		want := Result{ID: id, Status: Failed, Code: "HTTP 503",
+			Error: "HTTP 503 Service Unavailable (the request was sent; it may have been applied)", Attempts: 3}
 		if r != want {
 			t.Errorf("job %d = %+v, want %+v", id, r, want)
 		}
@@ -140,7 +141,7 @@ func TestDroppedConnection(t *testing.T) {
 		r := got[j.ID]
 		switch {
 		case j.Risky && (r.Status != Unknown || r.Attempts != 1 || r.Code != "network" ||
-			!strings.Contains(r.Error, "the request was sent; outcome unknown")):
+			!strings.Contains(r.Error, "the request was sent; it may have been applied")):
 			t.Errorf("risky job %d = %+v, want unknown after 1 attempt", j.ID, r)
 		case !j.Risky && (r.Status != OK || r.Attempts != 2):
 			t.Errorf("job %d = %+v, want ok after 2 attempts", j.ID, r)
@@ -204,7 +205,7 @@ func TestSlowReply(t *testing.T) {
 			r := got[j.ID]
 			if j.Risky {
 				want := Result{ID: j.ID, Status: Unknown, Code: "timeout",
-					Error: "no reply within 1s (the request was sent; outcome unknown)", Attempts: 1}
+					Error: "no reply within 1s (the request was sent; it may have been applied)", Attempts: 1}
 				if r != want {
 					t.Errorf("risky job %d = %+v, want %+v", j.ID, r, want)
 				}
@@ -219,8 +220,11 @@ func TestSlowReply(t *testing.T) {
 	})
 }
 
-// TestFatalStopsAtOnce: a rejected token or a wrong URL stops the run
-// after the requests already in flight, with the hint that fixes it.
+// TestFatalStopsAtOnce: a rejected token, a spent account limit or a wrong
+// URL stops the run after the requests already in flight, with the hint
+// that fixes it. No row gets a verdict: the refused requests were not
+// applied (or hold only set-only rows), so every row is Canceled and a
+// resumed run sends it.
 func TestFatalStopsAtOnce(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -236,6 +240,10 @@ func TestFatalStopsAtOnce(t *testing.T) {
 			"the API rejected the token (API error 401: API token required)", hintToken},
 		{"API403", func(w http.ResponseWriter) { fmt.Fprint(w, `{"error":403,"error_text":"Forbidden"}`) },
 			"the API rejected the token (API error 403: Forbidden)", hintToken},
+		{"API402", func(w http.ResponseWriter) { fmt.Fprint(w, `{"error":402,"error_text":"Tariff limit reached"}`) },
+			"the API refused the request (API error 402: Tariff limit reached)", hintAccount},
+		{"HTTP402", func(w http.ResponseWriter) { w.WriteHeader(402) },
+			"the API refused the request: HTTP 402 Payment Required", hintAccount},
 		{"WrongURL", func(w http.ResponseWriter) { http.Error(w, "404 page not found", 404) },
 			"answered HTTP 404 Not Found", hintURL},
 	}
@@ -260,8 +268,8 @@ func TestFatalStopsAtOnce(t *testing.T) {
 			if n := seen.Load(); n > 4 {
 				t.Errorf("server saw %d requests, want ≤ 4 (only those already in flight)", n)
 			}
-			if failed, _ := countStatus(t, got); failed < 1 || failed > 4 {
-				t.Errorf("%d failed, want 1–4 (those in flight)", failed)
+			if failed, canceled := countStatus(t, got); failed != 0 || canceled != len(got) {
+				t.Errorf("%d failed, %d canceled; want every row canceled", failed, canceled)
 			}
 			assertNoToken(t, got, err.Error())
 		})
@@ -304,7 +312,7 @@ func TestBreaker(t *testing.T) {
 			fmt.Fprint(w, `{"error":404,"error_text":"Profile not found"}`)
 		}, `the first 20 requests all failed with the same error: API error 404 "Profile not found"`, ""},
 		{"ServerDown", func(w http.ResponseWriter, _ int) { w.WriteHeader(502) },
-			"the first 20 requests all failed with the same error: HTTP 502 Bad Gateway", ""},
+			"the first 20 requests all failed with the same error: HTTP 502 Bad Gateway (the request was sent; it may have been applied)", ""},
 		{"Mixed", func(w http.ResponseWriter, n int) {
 			if n%2 == 0 {
 				fmt.Fprint(w, `{"error":404,"error_text":"Profile not found"}`)

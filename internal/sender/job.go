@@ -21,11 +21,14 @@ type Job struct {
 	// Key orders rows: jobs with equal Key are never in flight together and
 	// reach the API in submission order. The empty Key imposes no order.
 	Key string
-	// Risky marks a row that uses incr/add/delete: once an attempt's outcome
-	// is unknown (sent, then no reply) it is not resent and ends Unknown.
+	// Risky marks a row that uses incr/add/delete: once an attempt may have
+	// been applied (sent, then no reply that proves otherwise) it is never
+	// sent again and ends Unknown.
 	Risky bool
 	// Payload is the row's request content.
 	Payload Payload
+
+	announced bool // a Risky job that Config.BeforeSend was told about
 }
 
 // Status is the final state of one job.
@@ -35,8 +38,8 @@ type Status int
 const (
 	OK       Status = iota // the API applied the row; Result.ProfileID is set when the API returned one
 	Failed                 // the API rejected the row, or every attempt failed
-	Unknown                // a Risky row whose request was sent without a reply: applied or not, nobody knows
-	Canceled               // the run stopped before the row was done: not sent, or not retried (resending it is safe)
+	Unknown                // a Risky row whose request may have been applied: nobody knows, it is not sent again
+	Canceled               // the run stopped before the row was done: not sent, not applied, or a set-only row (sending it again is safe)
 )
 
 var statusNames = [...]string{OK: "ok", Failed: "failed", Unknown: "unknown", Canceled: "canceled"}

@@ -16,11 +16,18 @@ import (
 // Every attempt passes it before taking a rate token. Safe for concurrent use.
 type gate struct {
 	until atomic.Int64 // unix nanoseconds; in the past = open
+	began atomic.Int64 // unix nanoseconds: when the latest pause began
 }
 
 // pause closes the gate until now+d (never shortening a longer pause) and
 // reports whether it was open before, so the caller logs each pause once.
-func (g *gate) pause(now time.Time, d time.Duration) (started bool) {
+// A reply to a request sent before the latest pause began says nothing new
+// (that request was part of the burst the pause answers), so it neither
+// extends the pause nor starts another one.
+func (g *gate) pause(sentAt, now time.Time, d time.Duration) (started bool) {
+	if sentAt.UnixNano() < g.began.Load() {
+		return false
+	}
 	t := now.Add(d).UnixNano()
 	for {
 		cur := g.until.Load()
@@ -28,7 +35,11 @@ func (g *gate) pause(now time.Time, d time.Duration) (started bool) {
 			return false
 		}
 		if g.until.CompareAndSwap(cur, t) {
-			return cur <= now.UnixNano()
+			if cur <= now.UnixNano() {
+				g.began.Store(now.UnixNano())
+				return true
+			}
+			return false
 		}
 	}
 }
@@ -80,6 +91,17 @@ func backoff(n int, randN func(int64) int64) time.Duration {
 
 // Rate control.
 const (
+	// A 429 is taken as the server throttling us, which lowers the rate and
+	// honours Retry-After for the whole pool, when at least wideShare of the
+	// last second's requests were throttled, when that second held fewer
+	// than wideMin requests (at a low rate every 429 counts), or when the
+	// same request was refused wideRepeat times in a row. An occasional 429
+	// at a high rate only backs off its own request: pausing every worker
+	// for each of 1% random 429s would stop a fast run most of the time.
+	wideShare  = 0.05
+	wideMin    = 20
+	wideRepeat = 3
+
 	controlEvery  = 250 * time.Millisecond // how often the controllers look
 	minRate       = 1.0                    // AIMD never goes below 1 request/s
 	recoverShare  = 0.05                   // additive increase: 5% of the ceiling per second
@@ -114,13 +136,18 @@ type pacer struct {
 	ceiling    float64 // where recovery stops
 	lastDown   time.Time
 	lastTick   time.Time
-	// sent counts requests; window keeps the last second of per-tick counts
-	// to know the achieved rate when an unlimited run is first throttled.
-	sent    atomic.Int64
-	window  [int(time.Second / controlEvery)]int64
-	wi      int
-	lastCnt int64
-	started time.Time
+	// sent counts requests and thr the 429s among their replies; window and
+	// thrWindow keep the last second of per-tick counts, to know the
+	// achieved rate when an unlimited run is first throttled and the share
+	// of 429s.
+	sent      atomic.Int64
+	thr       atomic.Int64
+	window    [int(time.Second / controlEvery)]int64
+	thrWindow [int(time.Second / controlEvery)]int64
+	wi        int
+	lastCnt   int64
+	lastThr   int64
+	started   time.Time
 }
 
 func newPacer(r float64, log *slog.Logger, now time.Time) *pacer {
@@ -167,12 +194,20 @@ func (p *pacer) wait(ctx context.Context, g *gate) error {
 	return g.wait(ctx)
 }
 
-// throttled records an HTTP 429 and halves the rate (once per second).
-func (p *pacer) throttled(now time.Time) {
+// throttled records an HTTP 429 for a request sent at sentAt, its repeat-th
+// in a row, and reports whether it is one of many (see wideShare); if so it
+// halves the rate, at most once a second and not for a request sent before
+// the last decrease.
+func (p *pacer) throttled(sentAt, now time.Time, repeat int) (widespread bool) {
+	p.thr.Add(1)
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if !p.lastDown.IsZero() && now.Sub(p.lastDown) < decreaseQuiet {
-		return
+	sent, thr := p.lastSecond()
+	if sent >= wideMin && float64(thr) < wideShare*float64(sent) && repeat < wideRepeat {
+		return false
+	}
+	if !p.lastDown.IsZero() && (now.Sub(p.lastDown) < decreaseQuiet || sentAt.Before(p.lastDown)) {
+		return true
 	}
 	p.lastDown = now
 	from := p.current
@@ -184,6 +219,17 @@ func (p *pacer) throttled(now time.Time) {
 	p.setLocked(next)
 	p.log.Info("API throttled (HTTP 429): lowering the request rate",
 		"rate", round1(next), "from", round1(from))
+	return true
+}
+
+// lastSecond returns the requests sent and the 429s received over the last
+// second (the window and the current tick). Caller holds mu.
+func (p *pacer) lastSecond() (sent, thr int64) {
+	for i := range p.window {
+		sent += p.window[i]
+		thr += p.thrWindow[i]
+	}
+	return sent + p.sent.Load() - p.lastCnt, thr + p.thr.Load() - p.lastThr
 }
 
 // observed is the request rate over the last second (or since the start).
@@ -207,10 +253,11 @@ func (p *pacer) observed(now time.Time) float64 {
 func (p *pacer) tick(now time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	cnt := p.sent.Load()
+	cnt, thr := p.sent.Load(), p.thr.Load()
 	p.window[p.wi] = cnt - p.lastCnt
+	p.thrWindow[p.wi] = thr - p.lastThr
 	p.wi = (p.wi + 1) % len(p.window)
-	p.lastCnt = cnt
+	p.lastCnt, p.lastThr = cnt, thr
 	dt := now.Sub(p.lastTick)
 	p.lastTick = now
 	if p.current == 0 || p.current >= p.ceiling || now.Sub(p.lastDown) < decreaseQuiet {

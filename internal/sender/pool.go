@@ -3,6 +3,7 @@ package sender
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"math"
 	"sync"
 	"sync/atomic"
@@ -19,6 +20,13 @@ type Pool struct {
 	pace    *pacer
 	breaker *breaker
 	ran     atomic.Bool
+
+	// singleOnly: a batch reply could not be matched to its items, so every
+	// row from then on goes out one per request.
+	singleOnly atomic.Bool
+	// maxBytes caps a batch body: MaxBatchBytes, lowered below the size of
+	// any batch the server refused with HTTP 413.
+	maxBytes atomic.Int64
 
 	requests  atomic.Int64
 	retries   atomic.Int64
@@ -50,6 +58,7 @@ func NewPool(cfg Config) (*Pool, error) {
 	p := &Pool{s: s, breaker: newBreaker(s.BreakerSample, s.MaxAttempts)}
 	p.pace = newPacer(s.Rate, s.Logger, time.Now())
 	p.limit.Store(int64(s.bound))
+	p.maxBytes.Store(int64(s.MaxBatchBytes))
 	return p, nil
 }
 
@@ -195,6 +204,9 @@ type unit struct {
 	one   [1]Job // backing array for single jobs: no slice allocation
 	batch bool
 	body  *body // encoded by the coordinator for batches; nil = encode in the worker
+	// handoff holds units made of some of jobs (a split batch, rows sent
+	// again one by one): queued when u finishes, their jobs keep their keys.
+	handoff []*unit
 }
 
 // run is the state of one Run.
@@ -248,7 +260,7 @@ func (r *run) admitLocked(j Job) {
 
 // readyLocked queues a job whose key is free: its own unit, or the open batch.
 func (r *run) readyLocked(j Job) {
-	if r.s.BatchSize <= 1 {
+	if r.s.BatchSize <= 1 || r.p.singleOnly.Load() {
 		u := &unit{}
 		u.one[0] = j
 		u.jobs = u.one[:]
@@ -264,7 +276,8 @@ func (r *run) readyLocked(j Job) {
 		ob.buf = append(ob.buf, ',')
 	}
 	ob.buf = j.Payload.AppendItem(ob.buf)
-	if len(ob.buf)+2 > r.s.MaxBatchBytes && len(r.open.jobs) > 0 {
+	maxBytes := int(r.p.maxBytes.Load())
+	if len(ob.buf)+2 > maxBytes && len(r.open.jobs) > 0 {
 		// Too big with this item: send the batch without it, start the next with it.
 		r.scratch = append(r.scratch[:0], ob.buf[mark+1:]...)
 		ob.buf = ob.buf[:mark]
@@ -276,7 +289,7 @@ func (r *run) readyLocked(j Job) {
 		}
 	}
 	r.open.jobs = append(r.open.jobs, j)
-	if len(r.open.jobs) >= r.s.BatchSize || len(r.openBody.buf)+2 >= r.s.MaxBatchBytes {
+	if len(r.open.jobs) >= r.s.BatchSize || len(r.openBody.buf)+2 >= maxBytes {
 		r.sealLocked()
 	}
 }
@@ -341,10 +354,14 @@ func (r *run) work(u *unit) {
 		r.process(u)
 		r.mu.Lock()
 		wasFull := r.held >= r.s.Window
-		u = r.finishLocked(u)
+		var canceled []Job
+		u, canceled = r.finishLocked(u)
 		poke := (wasFull && r.held < r.s.Window) || r.held == 0 ||
 			(len(r.pending) > 0 && r.inFlight < r.limit && !r.stopping)
 		r.mu.Unlock()
+		if len(canceled) > 0 {
+			r.cancel(canceled)
+		}
 		if poke {
 			select {
 			case r.wake <- struct{}{}:
@@ -354,15 +371,38 @@ func (r *run) work(u *unit) {
 	}
 }
 
-// finishLocked takes back a unit whose jobs all have results: frees its
-// keys, lets the next job of each key go, and returns the next unit for
-// this worker (nil: the worker ends).
-func (r *run) finishLocked(u *unit) *unit {
-	r.held -= len(u.jobs)
-	if !r.stopping {
+// finishLocked takes back a unit whose jobs all have results or were handed
+// off: queues the handed-off units, frees the other jobs' keys, lets the
+// next job of each key go, and returns the next unit for this worker (nil:
+// the worker ends). When the run is stopping, handed-off jobs are returned
+// for the caller to cancel once it has unlocked.
+func (r *run) finishLocked(u *unit) (next *unit, canceled []Job) {
+	var handed map[int64]bool
+	if len(u.handoff) > 0 {
+		handed = make(map[int64]bool)
+		for _, h := range u.handoff {
+			for i := range h.jobs {
+				handed[h.jobs[i].ID] = true
+			}
+		}
+	}
+	r.held -= len(u.jobs) - len(handed)
+	if r.stopping {
+		for _, h := range u.handoff {
+			r.held -= len(h.jobs)
+			canceled = append(canceled, h.jobs...)
+		}
+		u.handoff = nil
+	} else {
+		if r.p.singleOnly.Load() {
+			r.unbatchLocked()
+		}
+		// Handed-off units go first: they are older than anything pending.
+		r.pending = append(u.handoff, r.pending...)
+		u.handoff = nil
 		for i := range u.jobs {
 			k := u.jobs[i].Key
-			if k == "" {
+			if k == "" || handed[u.jobs[i].ID] {
 				continue
 			}
 			q := r.keys[k]
@@ -383,12 +423,57 @@ func (r *run) finishLocked(u *unit) *unit {
 			r.sealLocked() // nothing more can join the open batch soon
 		}
 		if len(r.pending) > 0 && r.inFlight <= r.limit {
-			return r.popLocked()
+			return r.popLocked(), nil
 		}
 	}
 	r.inFlight--
 	r.p.inFlight.Store(int64(r.inFlight))
-	return nil
+	return nil, canceled
+}
+
+// unbatchLocked turns the open batch and the pending batches, none of them
+// sent yet, into single-profile units.
+func (r *run) unbatchLocked() {
+	explode := func(jobs []Job, into []*unit) []*unit {
+		for i := range jobs {
+			into = append(into, r.newUnit(jobs[i:i+1], false))
+		}
+		return into
+	}
+	var next []*unit
+	for _, u := range r.pending {
+		if !u.batch || len(u.jobs) == 0 {
+			next = append(next, u)
+			continue
+		}
+		if u.body != nil {
+			u.body.release()
+		}
+		next = explode(u.jobs, next)
+	}
+	r.pending = next
+	if r.open != nil {
+		r.linger.Stop()
+		r.pending = explode(r.open.jobs, r.pending)
+		r.openBody.release()
+		r.open, r.openBody = nil, nil
+	}
+}
+
+// lowerMaxBytes keeps later batches below a body size the server refused.
+func (p *Pool) lowerMaxBytes(refused int, log *slog.Logger) {
+	want := int64(max(refused/2, 1))
+	for {
+		cur := p.maxBytes.Load()
+		if want >= cur {
+			return
+		}
+		if p.maxBytes.CompareAndSwap(cur, want) {
+			log.Warn("the API refused a batch as too large (HTTP 413): splitting it, and keeping later batches smaller",
+				"refused_bytes", refused, "max_batch_bytes", want)
+			return
+		}
+	}
 }
 
 // takeQueuedLocked removes every job not in flight, in submission order per

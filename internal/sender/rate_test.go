@@ -253,15 +253,16 @@ func Test429Storm(t *testing.T) {
 	})
 }
 
-// TestAIMD: a 429 halves the rate at once; it then recovers step by step to
-// the configured rate, with one log line for the decrease and one for the
-// recovery. Unlimited runs start from the observed rate and end unlimited.
+// TestAIMD: a burst of 429s (the server throttling us) halves the rate at
+// once, once; it then recovers step by step to the configured rate, with one
+// log line for the decrease and one for the recovery. Unlimited runs start
+// from the observed rate and end unlimited.
 func TestAIMD(t *testing.T) {
 	tests := []struct {
 		name     string
 		rate     float64
 		latency  time.Duration
-		at       int // the request answered 429
+		at       int // from the arrival of request at, the server throttles for 300 ms
 		jobs     int
 		wantLow  [2]float64 // the rate right after the 429 lies within
 		wantEnd  float64
@@ -274,11 +275,19 @@ func TestAIMD(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				arr := newArrivals()
+				var mu sync.Mutex
+				var from time.Time
 				f := startFake(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 					req, _ := decodeRequest(r)
 					i := arr.add()
-					time.Sleep(tt.latency)
+					mu.Lock()
 					if i == tt.at {
+						from = time.Now()
+					}
+					throttling := !from.IsZero() && time.Since(from) < 300*time.Millisecond
+					mu.Unlock()
+					time.Sleep(tt.latency)
+					if throttling {
 						w.WriteHeader(http.StatusTooManyRequests)
 						return
 					}
@@ -417,9 +426,11 @@ func TestAutoConcurrencyUnlimited(t *testing.T) {
 	})
 }
 
-// TestRateDecreaseAppliesAtOnce: with many workers waiting for tokens, a
-// 429 slows the very next requests. (Reservations queued in the limiter
-// would keep the old rate until they ran out: waiters enter one at a time.)
+// TestRateDecreaseAppliesAtOnce: with many workers waiting for tokens, the
+// 429 that shows the server throttling us (5% of the last second's
+// requests) slows the very next requests. (Reservations queued in the
+// limiter would keep the old rate until they ran out: waiters enter one at
+// a time.)
 func TestRateDecreaseAppliesAtOnce(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		arr := newArrivals()
@@ -428,8 +439,8 @@ func TestRateDecreaseAppliesAtOnce(t *testing.T) {
 			req, _ := decodeRequest(r)
 			i := arr.add()
 			time.Sleep(time.Millisecond)
-			if i == 100 {
-				throttledAt = time.Since(arr.start)
+			if i >= 100 && i < 110 {
+				throttledAt = time.Since(arr.start) // by the last, 10% of the last second's requests
 				w.WriteHeader(http.StatusTooManyRequests)
 				return
 			}
@@ -444,6 +455,9 @@ func TestRateDecreaseAppliesAtOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 		allOK(t, got, 300)
+		if st := p.Stats(); st.Throttled != 10 {
+			t.Fatalf("%d requests throttled, want 10", st.Throttled)
+		}
 		n := 0
 		for _, a := range arr.times() {
 			if a > throttledAt && a <= throttledAt+time.Second {

@@ -39,30 +39,38 @@ func TestRedirectToAnotherHost(t *testing.T) {
 	assertNoToken(t, got, err.Error(), logs.String())
 }
 
-// TestRedirectSameHost: a 307/308 on the same host is followed, body and all.
+// TestRedirectSameHost: a redirect is not followed even on the same host:
+// following it would send the request again (the first one may have been
+// applied), and a redirect to the same URL would send it ten times. The run
+// stops with a message naming where the API pointed.
 func TestRedirectSameHost(t *testing.T) {
+	var hits atomic.Int32
 	mux := http.NewServeMux()
 	mux.HandleFunc("/api/v1.1/profiles/update", func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, "/v2/api/v1.1/profiles/update", http.StatusPermanentRedirect)
-	})
-	mux.HandleFunc("/v2/api/v1.1/profiles/update", func(w http.ResponseWriter, r *http.Request) {
-		req, err := decodeRequest(r)
-		if err != nil || req.Token != testToken {
-			t.Errorf("redirected request: %v, token ok %v", err, req.Token == testToken)
-		}
-		writeOK(w, req.Items[0].N)
+		hits.Add(1)
+		http.Redirect(w, r, r.URL.Path, http.StatusTemporaryRedirect) // to itself
 	})
 	srv := startLoopback(t, mux)
-	p := mustPool(t, testConfig(srv.URL, nil))
-	got, err := runAll(t, context.Background(), p, manyJobs(3))
-	if err != nil {
-		t.Fatal(err)
+	cfg := testConfig(srv.URL, nil)
+	cfg.Concurrency = 1
+	p := mustPool(t, cfg)
+	jobs := manyJobs(3)
+	jobs[0].Risky = true
+	got, err := runAll(t, context.Background(), p, jobs)
+	var fe *FatalError
+	if !errors.As(err, &fe) || !strings.Contains(fe.Error(), "redirects are not followed") {
+		t.Fatalf("Run() = %v, want a *FatalError saying redirects are not followed", err)
 	}
-	allOK(t, got, 3)
+	if n := hits.Load(); n != 1 {
+		t.Errorf("the server saw %d requests, want 1", n)
+	}
+	if r := got[1]; r.Status != Unknown {
+		t.Errorf("the risky row sent once = %+v, want unknown (the server may have applied it)", r)
+	}
 }
 
-// TestCheckRedirect: the policy refuses another host and a downgrade from
-// https, and keeps a caller's own policy for the rest.
+// TestCheckRedirect: the policy refuses every redirect, and tells another
+// host (or a downgrade from https) apart for the message.
 func TestCheckRedirect(t *testing.T) {
 	req := func(u string) *http.Request {
 		r, err := http.NewRequest("POST", u, nil)
@@ -71,29 +79,28 @@ func TestCheckRedirect(t *testing.T) {
 		}
 		return r
 	}
-	callerSaid := errors.New("caller's policy")
 	tests := []struct {
-		name     string
-		client   *http.Client
-		from, to string
-		want     error
+		name      string
+		client    *http.Client
+		from, to  string
+		otherHost bool
 	}{
-		{"SameHost", nil, "https://api.test/a", "https://api.test/b", nil},
-		{"OtherHost", nil, "https://api.test/a", "https://evil.test/a", errRedirect},
-		{"OtherPort", nil, "http://127.0.0.1:1/a", "http://127.0.0.1:2/a", errRedirect},
-		{"Downgrade", nil, "https://api.test/a", "http://api.test/a", errRedirect},
-		{"Upgrade", nil, "http://api.test/a", "https://api.test/a", nil},
-		{"CallerPolicyKept", &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return callerSaid }},
-			"https://api.test/a", "https://api.test/b", callerSaid},
+		{"SameHost", nil, "https://api.test/a", "https://api.test/b", false},
+		{"SameURL", nil, "https://api.test/a", "https://api.test/a", false},
+		{"OtherHost", nil, "https://api.test/a", "https://evil.test/a", true},
+		{"OtherPort", nil, "http://127.0.0.1:1/a", "http://127.0.0.1:2/a", true},
+		{"Downgrade", nil, "https://api.test/a", "http://api.test/a", true},
+		{"Upgrade", nil, "http://api.test/a", "https://api.test/a", false},
 		{"CallerCannotOverride", &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return nil }},
-			"https://api.test/a", "https://evil.test/b", errRedirect},
+			"https://api.test/a", "https://evil.test/b", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := guardClient(tt.client, 4)
 			err := c.CheckRedirect(req(tt.to), []*http.Request{req(tt.from)})
-			if !errors.Is(err, tt.want) {
-				t.Errorf("CheckRedirect(%s → %s) = %v, want %v", tt.from, tt.to, err, tt.want)
+			var re *redirectError
+			if !errors.As(err, &re) || !errors.Is(err, errRedirect) || re.otherHost != tt.otherHost {
+				t.Errorf("CheckRedirect(%s → %s) = %#v, want a refusal with otherHost %v", tt.from, tt.to, err, tt.otherHost)
 			}
 		})
 	}

@@ -119,7 +119,7 @@ func TestShutdownWhileWaiting(t *testing.T) {
 					t.Errorf("Run returned after %v, want at the deadline %v", d, deadline)
 				}
 				want := Result{ID: 1, Status: Canceled, Code: "HTTP 503", Attempts: 2,
-					Error: "not retried: the run stopped (last attempt: HTTP 503 Service Unavailable)"}
+					Error: "not retried: the run stopped (last attempt: HTTP 503 Service Unavailable (the request was sent; it may have been applied))"}
 				if r := got[1]; r != want {
 					t.Errorf("job 1 = %+v, want %+v", r, want)
 				}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"slices"
+	"strconv"
 	"sync/atomic"
 	"time"
 )
@@ -28,13 +29,18 @@ var (
 	hdrUserAgent = []string{"importer (Altcraft bulk loader)"}
 )
 
-// process sends one unit until every job in it has a result: retries with
-// backoff, Retry-After pauses, AIMD, partial batch retries. It reports every
-// job exactly once on r.results.
+// process sends one unit until every job in it has a result or was handed
+// to new units (u.handoff): retries with backoff, Retry-After pauses, AIMD,
+// batch items settled one by one, 413 splits. It reports every job it
+// settles exactly once on r.results.
 func (r *run) process(u *unit) {
+	r.send(u, u.jobs, u.batch, u.body)
+}
+
+// send is process for the jobs still live in u: one request, sent until
+// each job is settled or handed off.
+func (r *run) send(u *unit, live []Job, batch bool, b *body) {
 	p, s := r.p, r.s
-	live := u.jobs
-	b := u.body
 	defer func() {
 		if b != nil {
 			b.release()
@@ -48,9 +54,21 @@ func (r *run) process(u *unit) {
 			return
 		}
 		if b == nil {
-			b = r.encode(live, u.batch)
+			b = r.encode(live, batch)
+		}
+		if batch && len(live) > 1 && len(b.buf) > int(p.maxBytes.Load()) {
+			// Formed before the server refused a smaller batch: split it
+			// now rather than spend a request on another 413.
+			half := len(live) / 2
+			u.handoff = append(u.handoff, r.newUnit(live[:half], true), r.newUnit(live[half:], true))
+			return
 		}
 		if err := p.pace.wait(r.stop, &p.gate); err != nil || r.stop.Err() != nil {
+			r.abandon(live, attempts, last)
+			return
+		}
+		if err := r.announce(live); err != nil {
+			r.fatal(&FatalError{Reason: "cannot record the rows in flight: " + err.Error()})
 			r.abandon(live, attempts, last)
 			return
 		}
@@ -61,19 +79,20 @@ func (r *run) process(u *unit) {
 			p.retries.Add(1)
 		}
 		items := 0
-		if u.batch {
+		if batch {
 			items = len(live)
 		}
+		sentAt := time.Now()
 		x := r.attempt(b, items)
 		now := time.Now()
 		o := s.scrub(classify(&x, now))
 		seen := o
 		var again []Job
-		if o.kind == kindOK && u.batch {
-			again, o, seen = r.settleItems(live, &x, attempts, now)
+		if o.kind == kindOK && batch {
+			again, o, seen = r.settleItems(u, live, &x, attempts, now)
 		}
 		pid := ""
-		if o.kind == kindOK && !u.batch {
+		if o.kind == kindOK && !batch {
 			pid = x.rep.ProfileID()
 		}
 		x.reply.free() // outcomes hold copies of what they need
@@ -82,7 +101,7 @@ func (r *run) process(u *unit) {
 		}
 		switch o.kind {
 		case kindOK:
-			if !u.batch {
+			if !batch {
 				r.deliver(live, Result{Status: OK, ProfileID: pid}, attempts)
 			}
 			r.settled(false, o)
@@ -92,17 +111,28 @@ func (r *run) process(u *unit) {
 			r.settled(false, o)
 			return
 		case kindFatal:
-			r.deliver(live, Result{Status: Failed, Code: o.code, Error: o.text}, attempts)
+			r.stopWith(live, o, attempts)
 			r.fatal(o.fatal)
 			return
-		case kindUnknown:
-			if anyRisky(live) {
-				r.deliver(live, Result{Status: Unknown, Code: o.code, Error: o.text}, attempts)
+		case kindTooLarge:
+			r.tooLarge(u, live, batch, len(b.buf), o, attempts)
+			r.settled(false, o)
+			return
+		case kindMaybe:
+			if batch && o.code == "reply" && o.sig == sigReplyCount {
+				r.unmatched(u, live, o, attempts)
 				r.settled(false, o)
 				return
 			}
+			if safe := r.settleRisky(live, o, attempts); len(safe) < len(live) {
+				if len(safe) == 0 {
+					r.settled(false, o)
+					return
+				}
+				again = safe // set-only rows may be sent again
+			}
 		}
-		if again != nil && len(again) < len(live) { // some items are done: send the rest
+		if again != nil && len(again) < len(live) { // some rows are settled: send the rest
 			live = again
 			b.release()
 			b = nil
@@ -110,7 +140,6 @@ func (r *run) process(u *unit) {
 		if o.throttled {
 			throttles++
 			p.throttled.Add(1)
-			p.pace.throttled(now)
 		} else {
 			failures++
 		}
@@ -120,38 +149,147 @@ func (r *run) process(u *unit) {
 			return
 		}
 		last = o
-		if o.wait > 0 {
-			if p.gate.pause(now, o.wait) {
-				s.Logger.Info("API asked to wait (Retry-After): pausing all requests",
-					"for", o.wait.String(), "code", o.code)
-			}
-			continue
-		}
-		n := failures
-		if o.throttled {
-			n = throttles
-		}
-		d := backoff(n, s.randN)
-		if s.Logger.Enabled(context.Background(), slog.LevelDebug) {
-			s.Logger.Debug("retrying", "id", live[0].ID, "rows", len(live), "attempt", attempts,
-				"code", o.code, "error", o.text, "after", d.String())
-		}
-		if sleep(r.stop, d) != nil {
+		if r.wait(o, sentAt, now, failures, throttles, live) != nil {
 			r.abandon(live, attempts, last)
 			return
 		}
 	}
 }
 
-// settleItems delivers the finished items of a batch reply and returns the
-// jobs to retry with the outcome that governs the retry. seen is what the
-// breaker should learn: ok when any item was applied, else the items'
-// common failure (a mix of failures never trips it).
-func (r *run) settleItems(live []Job, x *exchange, attempts int, now time.Time) (again []Job, retry, seen outcome) {
+// wait holds a request between attempts. A 429 that is one of many (the
+// server is throttling us) lowers the rate and, with Retry-After, pauses
+// the whole pool; a 429 for a request sent before the current pause began
+// adds nothing to it, and an occasional 429 only backs off its own request.
+func (r *run) wait(o outcome, sentAt, now time.Time, failures, throttles int, live []Job) error {
+	p, s := r.p, r.s
+	n := failures
+	if o.throttled {
+		n = throttles
+		if p.pace.throttled(sentAt, now, throttles) && o.wait > 0 {
+			if p.gate.pause(sentAt, now, o.wait) {
+				s.Logger.Info("API asked to wait (Retry-After): pausing all requests",
+					"for", o.wait.String(), "code", o.code)
+			}
+			return nil // the gate holds this request too
+		}
+	} else if o.wait > 0 {
+		if p.gate.pause(sentAt, now, o.wait) {
+			s.Logger.Info("API asked to wait (Retry-After): pausing all requests",
+				"for", o.wait.String(), "code", o.code)
+		}
+		return nil
+	}
+	d := backoff(n, s.randN)
+	if s.Logger.Enabled(context.Background(), slog.LevelDebug) {
+		s.Logger.Debug("retrying", "id", live[0].ID, "rows", len(live), "code", o.code,
+			"error", o.text, "after", d.String())
+	}
+	return sleep(r.stop, d)
+}
+
+// announce tells the caller which Risky rows are about to be sent for the
+// first time (Config.BeforeSend), so a crash during the request leaves a
+// record that they may have been applied.
+func (r *run) announce(live []Job) error {
+	if r.s.BeforeSend == nil {
+		return nil
+	}
+	var ids []int64
+	for i := range live {
+		if live[i].Risky && !live[i].announced {
+			ids = append(ids, live[i].ID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	if err := r.s.BeforeSend(ids); err != nil {
+		return err
+	}
+	for i := range live {
+		if live[i].Risky {
+			live[i].announced = true
+		}
+	}
+	return nil
+}
+
+// settleRisky ends the Risky rows of a maybe-applied attempt Unknown and
+// returns the others, which may be sent again.
+func (r *run) settleRisky(live []Job, o outcome, attempts int) (safe []Job) {
+	if !anyRisky(live) {
+		return live
+	}
+	for i := range live {
+		if live[i].Risky {
+			r.deliver(live[i:i+1], Result{Status: Unknown, Code: o.code, Error: o.text}, attempts)
+		} else {
+			safe = append(safe, live[i])
+		}
+	}
+	return safe
+}
+
+// stopWith settles the jobs of a request that met a fatal condition: Risky
+// rows of an attempt that may have been applied end Unknown; every other
+// row was not applied (or is safe to send again) and is Canceled, so that
+// --resume sends it.
+func (r *run) stopWith(live []Job, o outcome, attempts int) {
+	r.cut.Store(true)
+	for i := range live {
+		if o.maybe && live[i].Risky {
+			r.deliver(live[i:i+1], Result{Status: Unknown, Code: o.code, Error: o.text}, attempts)
+			continue
+		}
+		r.deliver(live[i:i+1], Result{Status: Canceled, Code: o.code,
+			Error: "not applied: the run stopped (" + o.text + ")"}, attempts)
+	}
+}
+
+// tooLarge handles HTTP 413: a batch is split in halves, each sent as a
+// batch of its own (and later batches are kept below the size that failed);
+// a single profile that is too large fails.
+func (r *run) tooLarge(u *unit, live []Job, batch bool, size int, o outcome, attempts int) {
+	if batch && len(live) > 1 {
+		r.p.lowerMaxBytes(size, r.s.Logger)
+		half := len(live) / 2
+		u.handoff = append(u.handoff, r.newUnit(live[:half], true), r.newUnit(live[half:], true))
+		return
+	}
+	r.deliver(live, Result{Status: Failed, Code: o.code, Error: "the request for this row alone is " +
+		strconv.Itoa(size) + " bytes, more than the API accepts (" + o.text + "): shorten its fields"}, attempts)
+}
+
+// unmatched handles a batch reply whose results cannot be matched to its
+// items: Risky rows end Unknown; the others go out again one per request,
+// whose replies are unambiguous, and so does every later row of the run.
+func (r *run) unmatched(u *unit, live []Job, o outcome, attempts int) {
+	if r.p.singleOnly.CompareAndSwap(false, true) {
+		r.s.Logger.Warn("the API's batch reply cannot be matched to the rows of the batch: "+
+			"sending one profile per request from now on (rows using incr/add/delete in the batches "+
+			"already sent end unknown); run 'importer probe' to check this installation's batch replies",
+			"reply", o.text)
+	}
+	for i := range live {
+		if live[i].Risky {
+			r.deliver(live[i:i+1], Result{Status: Unknown, Code: o.code, Error: o.text}, attempts)
+			continue
+		}
+		u.handoff = append(u.handoff, r.newUnit(live[i:i+1], false))
+	}
+}
+
+// settleItems delivers the settled items of a batch reply that has one
+// result per item, hands off those that must go out alone, and returns the
+// jobs to retry in a batch with the outcome that governs the retry. seen is
+// what the breaker should learn: ok when any item was applied, else the
+// items' common failure (a mix of failures never trips it).
+func (r *run) settleItems(u *unit, live []Job, x *exchange, attempts int, now time.Time) (again []Job, retry, seen outcome) {
 	seen = outcome{kind: kindRow, sig: "\x00mixed"}
+	var stop *outcome
 	for i := range live {
 		st := &x.rep.items[i]
-		o := r.s.scrub(classifyAPI(st, now, x.retryAfter))
+		o := r.s.scrub(classifyItem(st, now, x.retryAfter))
 		switch {
 		case o.kind == kindOK:
 			seen = outcome{kind: kindOK}
@@ -160,21 +298,33 @@ func (r *run) settleItems(live []Job, x *exchange, attempts int, now time.Time) 
 		case seen.kind != kindOK && o.sig != seen.sig:
 			seen = outcome{kind: kindRow, sig: "\x00mixed"}
 		}
+		one := live[i : i+1]
 		switch o.kind {
 		case kindOK:
-			r.deliver(live[i:i+1], Result{Status: OK, ProfileID: st.ProfileID()}, attempts)
-		case kindRow:
-			r.deliver(live[i:i+1], Result{Status: Failed, Code: o.code, Error: o.text}, attempts)
+			r.deliver(one, Result{Status: OK, ProfileID: st.ProfileID()}, attempts)
+		case kindRow, kindTooLarge:
+			r.deliver(one, Result{Status: Failed, Code: o.code, Error: o.text}, attempts)
 		case kindFatal:
-			r.deliver(live[i:i+1], Result{Status: Failed, Code: o.code, Error: o.text}, attempts)
-			r.fatal(o.fatal)
-		default: // the API said this item was not applied: safe to resend
+			r.stopWith(one, o, attempts)
+			if stop == nil {
+				stop = &o
+			}
+		case kindMaybe:
+			if live[i].Risky {
+				r.deliver(one, Result{Status: Unknown, Code: o.code, Error: o.text}, attempts)
+			} else {
+				u.handoff = append(u.handoff, r.newUnit(one, false))
+			}
+		default: // the API said this item was not applied: safe to send again
 			if again == nil {
 				retry = o
 				again = make([]Job, 0, len(live)-i)
 			}
 			again = append(again, live[i])
 		}
+	}
+	if stop != nil {
+		r.fatal(stop.fatal)
 	}
 	if again == nil {
 		return nil, outcome{kind: kindOK}, seen
@@ -225,6 +375,19 @@ func (r *run) fatal(fe *FatalError) {
 		r.s.Logger.Debug("stopping the run", "reason", fe.Error())
 	}
 	r.halt(fe)
+}
+
+// newUnit makes a unit of jobs handed off from another: they keep their
+// keys, so per-key order holds.
+func (r *run) newUnit(jobs []Job, batch bool) *unit {
+	u := &unit{batch: batch}
+	if len(jobs) == 1 {
+		u.one[0] = jobs[0]
+		u.jobs = u.one[:]
+	} else {
+		u.jobs = slices.Clone(jobs)
+	}
+	return u
 }
 
 // encode builds the request body for the live jobs of a unit.
@@ -304,8 +467,14 @@ func (r *run) attempt(b *body, items int) (x exchange) {
 		x.timedOut = errors.Is(ctx.Err(), context.DeadlineExceeded)
 		return x
 	default:
-		r.p.recordLatency(time.Since(start))
-		if x.status >= 200 && x.status < 300 || x.status >= 400 && x.status < 500 {
+		rtt := time.Since(start)
+		r.p.recordLatency(rtt)
+		if s.ObserveLatency != nil {
+			s.ObserveLatency(rtt)
+		}
+		if x.status >= 200 && (x.status < 300 || x.status >= 400) {
+			// 4xx and 5xx too: an API envelope with an error code proves
+			// the request was not applied.
 			x.parsed = true
 			x.repErr = parseReply(x.reply.b, &x.rep)
 		}
