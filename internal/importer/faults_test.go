@@ -191,7 +191,7 @@ func runFaultCase(t *testing.T, tc faultCase) {
 		}
 	}
 
-	journal := readJournal(t, o.Results)
+	journal := finalRows(readJournal(t, o.Results))
 	status := checkOneLinePerRow(t, journal, tc.rows)
 	var failedCode *regexp.Regexp
 	if tc.failedCode != "" {
@@ -393,7 +393,7 @@ func TestFaultBreaker(t *testing.T) {
 		t.Errorf("the fake saw %d requests: the breaker should stop long before the file is burnt", got)
 	}
 	lines := map[string]int{}
-	for _, row := range readJournal(t, o.Results) {
+	for _, row := range finalRows(readJournal(t, o.Results)) {
 		lines[row["row"]]++
 		if row["status"] == "ok" {
 			t.Errorf("row %s ok although every request failed", row["row"])

@@ -143,3 +143,20 @@ func writeFile(t testing.TB, dir, name, content string) string {
 
 // repoPath is a path from the repository root.
 func repoPath(p string) string { return filepath.Join("..", "..", p) }
+
+// finalRows keeps the last line of each row (a row using incr/add/delete
+// has an in-flight line before its final one), in the order rows first
+// appear.
+func finalRows(lines []map[string]string) []map[string]string {
+	at := map[string]int{}
+	var out []map[string]string
+	for _, l := range lines {
+		if i, seen := at[l["row"]]; seen {
+			out[i] = l
+			continue
+		}
+		at[l["row"]] = len(out)
+		out = append(out, l)
+	}
+	return out
+}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"importer/internal/input"
 	"importer/internal/mapping"
@@ -42,18 +43,20 @@ type chunk struct {
 
 // outcome is one finished row on its way to the writer.
 type outcome struct {
-	row    results.Row
-	kind   string // error group label
-	column string // the column an invalid row failed on
-	fields []string
-	raw    []byte
+	row       results.Row
+	kind      string // error group label
+	column    string // the column an invalid row failed on
+	fields    []string
+	raw       []byte
+	announced bool // recorded in flight in the journal (a row using incr/add/delete)
 }
 
 type pipeline struct {
-	mode     Mode
-	in       *input.File
-	mapper   *mapping.Mapper
-	prev     *results.Previous
+	mode         Mode
+	in           *input.File
+	mapper       *mapping.Mapper
+	prev         *results.Previous
+	retryUnknown bool // send rows prev left unknown
 	shardK   int
 	shardN   int
 	pool     *sender.Pool
@@ -72,9 +75,15 @@ type pipeline struct {
 
 	// counters shared with the progress reporter
 	done, ok, bad, notSent, skipped atomic.Int64
-	rejected                        int64 // writer-owned
+	skippedUnknown, nread           atomic.Int64 // nread: every record read, skipped ones too
+	rejected                        int64        // writer-owned
 
 	readErr error // fatal reading error (reader-owned until the reader ends)
+
+	// streaming: the input arrives over time (see readStream), whose
+	// reading goroutine closes streamDone when it ends.
+	streaming  bool
+	streamDone chan struct{}
 }
 
 // run drives the stages until every row read has an outcome (or the run was
@@ -156,29 +165,121 @@ func (p *pipeline) read(work, ordered chan<- *chunk) {
 		c = newChunk()
 		return true
 	}
-	for p.stopCtx.Err() == nil {
-		rec, err := p.in.Read()
-		if err != nil {
-			if !errors.Is(err, io.EOF) {
-				p.readErr = err // input names the file and line
-				p.stop(p.readErr)
-			}
-			break
-		}
-		if p.prev != nil && p.prev.OK(rec.Row) {
-			p.skipped.Add(1)
-			continue
+	add := func(rec *input.Record) bool {
+		if p.skip(rec) {
+			return true
 		}
 		c.items = append(c.items, item{rec: rec})
-		if len(c.items) == chunkSize && !flush() {
-			return
-		}
+		return len(c.items) < chunkSize || flush()
 	}
-	if p.stopCtx.Err() != nil {
+	var ended bool
+	if p.streaming {
+		ended = p.readStream(add, flush)
+	} else {
+		ended = p.readFile(add)
+	}
+	if !ended || p.stopCtx.Err() != nil {
 		p.notSent.Add(int64(len(c.items)))
 		return
 	}
 	flush()
+}
+
+// readFile feeds add every record of a file that is all there (a regular
+// file): each Read returns at once, so chunks fill without waiting. It
+// reports whether the input ended (EOF or a fatal error) rather than the
+// run stopping.
+func (p *pipeline) readFile(add func(*input.Record) bool) bool {
+	for p.stopCtx.Err() == nil {
+		rec, err := p.in.Read()
+		if err != nil {
+			p.readFailed(err)
+			return true
+		}
+		if !add(rec) {
+			return false
+		}
+	}
+	return false
+}
+
+// streamLinger is how long a partial chunk of a streamed input waits for
+// more rows before it goes on: a row from a pipe is sent within about this.
+const streamLinger = 20 * time.Millisecond
+
+// readStream is readFile for an input that arrives over time (stdin, a
+// pipe, a download): Read may block until the producer writes. A goroutine
+// reads; this loop sends a partial chunk on when no row came for
+// streamLinger, and returns as soon as the run stops, without waiting for
+// a Read that may never return (the reading goroutine ends with it).
+func (p *pipeline) readStream(add func(*input.Record) bool, flush func() bool) bool {
+	type read struct {
+		rec *input.Record
+		err error
+	}
+	recs := make(chan read, chunkSize)
+	p.streamDone = make(chan struct{})
+	go func() {
+		defer close(p.streamDone)
+		for {
+			rec, err := p.in.Read()
+			select {
+			case recs <- read{rec, err}:
+			case <-p.stopCtx.Done():
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	linger := time.NewTimer(streamLinger)
+	defer linger.Stop()
+	for {
+		select {
+		case r := <-recs:
+			if r.err != nil {
+				p.readFailed(r.err)
+				return true
+			}
+			if !add(r.rec) {
+				return false
+			}
+			linger.Reset(streamLinger)
+		case <-linger.C:
+			if !flush() {
+				return false
+			}
+		case <-p.stopCtx.Done():
+			return false
+		}
+	}
+}
+
+// readFailed ends reading: quietly at EOF, else stopping the run with the
+// input's error (which names the file and line).
+func (p *pipeline) readFailed(err error) {
+	if !errors.Is(err, io.EOF) {
+		p.readErr = err
+		p.stop(p.readErr)
+	}
+}
+
+// skip counts a record read and reports whether an earlier run settled it:
+// ok, or unknown (its request may have been applied) unless retryUnknown.
+func (p *pipeline) skip(rec *input.Record) bool {
+	p.nread.Add(1)
+	switch {
+	case p.prev == nil:
+		return false
+	case p.prev.OK(rec.Row):
+		p.skipped.Add(1)
+		return true
+	case !p.retryUnknown && p.prev.Unknown(rec.Row):
+		p.skippedUnknown.Add(1)
+		return true
+	}
+	return false
 }
 
 // mapChunks maps records in parallel; order is restored by the dispatcher.
@@ -373,6 +474,7 @@ func (p *pipeline) write(local <-chan []outcome, sent <-chan sender.Result) erro
 	}
 	p.sum.NotSent = p.notSent.Load()
 	p.sum.Skipped = p.skipped.Load()
+	p.sum.SkippedUnknown = p.skippedUnknown.Load()
 	return werr
 }
 
@@ -393,14 +495,44 @@ func (p *pipeline) fromSender(r sender.Result) (outcome, bool) {
 	case sender.Unknown:
 		row.Status = results.StatusUnknown
 	default:
-		p.notSent.Add(1)
-		return outcome{}, false
+		if !o.announced {
+			p.notSent.Add(1)
+			return outcome{}, false
+		}
+		// Recorded in flight, then every attempt was refused (the reply
+		// proved nothing applied) and the run stopped before a retry:
+		// the in-flight line must not stand, or --resume would take the
+		// row for unknown. It failed in this run; --resume sends it.
+		row.Status = results.StatusFailed
+		if row.Error == "" {
+			row.Error = "not sent: the run stopped"
+		}
 	}
 	if row.Status != results.StatusOK {
 		o.kind = strings.TrimSpace(apiErrorKind(r.Code, r.Error))
 	}
 	return o, true
 }
+
+// inFlight records rows using incr/add/delete in the journal before the
+// first request holding them is sent (the sender calls it, from its
+// goroutines): if the run dies during that request, --resume finds them
+// unknown and does not send them again.
+func (p *pipeline) inFlight(ids []int64) error {
+	rows := make([]results.Row, 0, len(ids))
+	p.mu.Lock()
+	for _, id := range ids {
+		o := p.inflight[id]
+		o.announced = true
+		p.inflight[id] = o
+		rows = append(rows, results.Row{Row: o.row.Row, Line: o.row.Line, Key: o.row.Key})
+	}
+	p.mu.Unlock()
+	return p.journal.WriteInFlight(rows)
+}
+
+// rowsRead is how many records the run read, skipped ones included.
+func (p *pipeline) rowsRead() int64 { return p.nread.Load() }
 
 // record writes one finished row everywhere it belongs and applies the
 // error budget.

@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"net"
-	"net/url"
+	"log/slog"
 	"os"
 	"time"
 
@@ -23,13 +21,47 @@ import (
 // (valid), wraps ErrRowErrors, ErrMaxErrors or ErrInterrupted when the run
 // finished in those ways, and is fatal otherwise; see ExitCode.
 //
-// Run writes the summary to Options.Stderr itself.
+// Run writes the summary to Options.Stderr itself. Its steps: open (config,
+// token, input, mapper, paths and the journal decision, outputs, sender),
+// the pipeline, then finish (close the outputs, mark a finished journal,
+// report).
 func Run(ctx context.Context, o Options) (*results.Summary, error) {
-	log := o.logger()
-	start := time.Now()
-
-	cfg, err := loadConfig(&o)
+	s, err := open(&o)
 	if err != nil {
+		return nil, err
+	}
+	defer s.close()
+	prog := newProgress(&o, s.in, s.p.counters(), s.log)
+	runErr := s.p.run(ctx)
+	prog.stop()
+	return s.finish(runErr)
+}
+
+// session is one run's resources, opened in order by open and released by
+// close whatever happened.
+type session struct {
+	o       *Options
+	log     *slog.Logger
+	start   time.Time
+	cfg     *mapping.Config
+	in      *input.File
+	paths   outputPaths
+	lock    *results.FileLock
+	out     *outputs
+	p       *pipeline
+	closers []func() error
+}
+
+// open prepares everything the pipeline needs, failing before any row is
+// read when the run cannot start.
+func open(o *Options) (_ *session, err error) {
+	s := &session{o: o, log: o.logger(), start: time.Now()}
+	defer func() {
+		if err != nil {
+			s.close()
+		}
+	}()
+	if s.cfg, err = loadConfig(o); err != nil {
 		return nil, err
 	}
 	budget, err := parseMaxErrors(o.MaxErrors)
@@ -40,278 +72,162 @@ func Run(ctx context.Context, o Options) (*results.Summary, error) {
 	if err != nil {
 		return nil, err
 	}
-
 	var token string
 	if o.Mode == ModeRun {
-		if token, err = readToken(&o, log); err != nil {
+		if token, err = readToken(o, s.log); err != nil {
 			return nil, err
 		}
-		if err := checkURL(cfg.API.URL, log); err != nil {
+		if err := checkURL(s.cfg.API.URL, s.log); err != nil {
 			return nil, err
 		}
 	}
-
-	in, err := openInput(&o, cfg)
-	if err != nil {
+	if s.in, err = openInput(o, s.cfg); err != nil {
 		return nil, err
 	}
-	defer in.Close()
-
-	m, err := mapping.Compile(cfg, in.Header())
+	s.closers = append(s.closers, s.closeInput)
+	m, err := mapping.Compile(s.cfg, s.in.Header())
 	if err != nil {
 		return nil, fmt.Errorf("config %s against %s: %w", o.Config, inputName(o.Input), err)
 	}
-
-	jsonl := in.Format() == input.FormatJSONL
-	resultsPath := o.Results
-	if resultsPath == "" {
-		suffix := ".results" + resultsExt(o.Input, jsonl)
-		if o.Mode == ModeValidate {
-			// A dry run never clobbers the journal of a real run.
-			suffix = ".validate" + resultsExt(o.Input, jsonl)
-		}
-		resultsPath = defaultPath(o.Input, o.Shard, suffix)
+	s.paths = defaultPaths(o, s.in.Format() == input.FormatJSONL)
+	if s.lock, err = results.Lock(s.paths.results); err != nil {
+		return nil, err
 	}
-	rejectsPath := o.Rejects
-	if rejectsPath == "" {
-		rejectsPath = defaultPath(o.Input, o.Shard, ".rejects"+resultsExt(o.Input, jsonl))
-	}
-
-	lock, err := results.Lock(resultsPath)
+	s.closers = append(s.closers, s.lock.Unlock)
+	prev, err := s.journalStart()
 	if err != nil {
 		return nil, err
 	}
-	defer lock.Unlock()
-
-	fp, err := results.NewFingerprint(o.Input, cfg.Source)
-	if err != nil {
+	if s.out, err = openOutputs(o, s.paths, s.in, prev != nil); err != nil {
 		return nil, err
 	}
-	var prev *results.Previous
-	resume := false
-	if o.Resume {
-		switch _, statErr := os.Stat(resultsPath); {
-		case errors.Is(statErr, fs.ErrNotExist):
-			log.Info("nothing to resume: no results journal yet, starting from the first row", "results", resultsPath)
-		case statErr != nil:
-			return nil, fmt.Errorf("resume: %w", statErr)
-		default:
-			if !o.Force {
-				if err := results.CheckFingerprint(resultsPath, fp); err != nil {
-					return nil, fmt.Errorf("resume: %w", err)
-				}
-			}
-			if prev, err = results.ReadJournal(resultsPath); err != nil {
-				return nil, fmt.Errorf("resume: %w", err)
-			}
-			resume = true
-			okRows, other := prev.Count()
-			log.Info("resuming", "results", resultsPath, "already_ok", okRows, "to_redo", other)
-		}
+	s.closers = append(s.closers, s.out.close)
+	s.p = &pipeline{
+		mode: o.Mode, in: s.in, mapper: m, prev: prev, retryUnknown: o.RetryUnknown,
+		shardK: shardK, shardN: shardN, journal: s.out.journal, rejects: s.out.rejects, payloads: s.out.payloads,
+		budget: budget, sum: results.NewSummary(), log: s.log,
 	}
-	if err := fp.Save(resultsPath); err != nil {
-		return nil, err
-	}
-
-	journal, err := results.OpenJournal(resultsPath, resume)
-	if err != nil {
-		return nil, err
-	}
-	defer journal.Close()
-
-	var rejects *results.Rejects
-	if rejectsPath != "-" {
-		if jsonl {
-			rejects, err = results.NewJSONLRejects(rejectsPath)
-		} else {
-			rejects, err = results.NewRejects(rejectsPath, in.Header(), in.Delimiter(), o.Neutralise)
-		}
-		if err != nil {
-			return nil, err
-		}
-		defer rejects.Close()
-	}
-	var payloads *results.Payloads
-	if o.Payloads != "" {
-		if payloads, err = results.NewPayloads(o.Payloads); err != nil {
-			return nil, err
-		}
-		defer payloads.Close()
-	}
-
-	p := &pipeline{
-		mode:     o.Mode,
-		in:       in,
-		mapper:   m,
-		prev:     prev,
-		shardK:   shardK,
-		shardN:   shardN,
-		journal:  journal,
-		rejects:  rejects,
-		payloads: payloads,
-		budget:   budget,
-		sum:      results.NewSummary(),
-		log:      log,
-	}
-	p.sum.Validate = o.Mode == ModeValidate
-	if payloads != nil {
-		p.envelope = m.AppendEnvelope(nil, false)
+	s.p.sum.Validate = o.Mode == ModeValidate
+	s.p.streaming = o.Input == "-" || s.in.Size() < 0
+	if s.out.payloads != nil {
+		s.p.envelope = m.AppendEnvelope(nil, false)
 	}
 	if o.Mode == ModeRun {
-		batch := cfg.API.BatchSize > 1
-		p.pool, err = sender.NewPool(sender.Config{
-			URL:           cfg.API.URL,
-			Endpoint:      cfg.API.Endpoint,
-			BatchSize:     cfg.API.BatchSize,
-			Rate:          cfg.API.Rate,
-			Concurrency:   cfg.API.Concurrency,
-			Timeout:       cfg.API.Timeout,
-			MaxAttempts:   cfg.API.MaxAttempts,
-			Token:         token,
-			Bearer:        cfg.API.Auth == "bearer",
-			Envelope:      m.AppendEnvelope(nil, false),
-			BatchEnvelope: m.AppendEnvelope(nil, true),
-			Logger:        log,
-		})
-		if err != nil {
+		if s.p.pool, err = s.newPool(m, token); err != nil {
 			return nil, err
 		}
-		log.Info("sending", "url", redactURL(cfg.API.URL), "endpoint", cfg.API.Endpoint,
-			"batch", batch, "batch_size", cfg.API.BatchSize, "rate", cfg.API.Rate,
-			"concurrency", cfg.API.Concurrency)
 	}
-	log.Info("reading", "input", inputName(o.Input), "format", in.Format(), "encoding", in.Encoding(),
-		"delimiter", delimName(in.Delimiter()), "columns", len(in.Header()))
+	s.log.Info("reading", "input", inputName(o.Input), "format", s.in.Format(), "encoding", s.in.Encoding(),
+		"delimiter", delimName(s.in.Delimiter()), "columns", len(s.in.Header()))
+	return s, nil
+}
 
-	prog := newProgress(&o, in, p.counters(), log)
-	runErr := p.run(ctx)
-	prog.stop()
+// newPool builds the sender from the config; rows using incr/add/delete are
+// recorded in flight before their first request (see pipeline.inFlight).
+func (s *session) newPool(m *mapping.Mapper, token string) (*sender.Pool, error) {
+	api := s.cfg.API
+	pool, err := sender.NewPool(sender.Config{
+		URL:           api.URL,
+		Endpoint:      api.Endpoint,
+		BatchSize:     api.BatchSize,
+		Rate:          api.Rate,
+		Concurrency:   api.Concurrency,
+		Timeout:       api.Timeout,
+		MaxAttempts:   api.MaxAttempts,
+		Token:         token,
+		Bearer:        api.Auth == "bearer",
+		Envelope:      m.AppendEnvelope(nil, false),
+		BatchEnvelope: m.AppendEnvelope(nil, true),
+		BeforeSend:    s.p.inFlight,
+		Logger:        s.log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.log.Info("sending", "url", redactURL(api.URL), "endpoint", api.Endpoint,
+		"batch", api.BatchSize > 1, "batch_size", api.BatchSize, "rate", api.Rate,
+		"concurrency", api.Concurrency)
+	return pool, nil
+}
 
+// finish closes the outputs, marks a journal whose run read everything as
+// finished, and reports: the summary, where the files are, what to do next.
+func (s *session) finish(runErr error) (*results.Summary, error) {
+	o, p, sum := s.o, s.p, s.p.sum
 	// Closing errors matter: a journal that did not reach the disk is a
 	// fatal error, whatever the rows did.
-	closeErr := journal.Close()
-	if rejects != nil {
-		closeErr = errors.Join(closeErr, rejects.Close())
-	}
-	if payloads != nil {
-		closeErr = errors.Join(closeErr, payloads.Close())
-	}
-
-	p.sum.Duration = time.Since(start)
-	if runErr == nil && p.sum.Rows == 0 && p.sum.Skipped == 0 {
+	closeErr := s.out.close()
+	sum.Duration = time.Since(s.start)
+	if runErr == nil && sum.Rows == 0 && sum.Skipped == 0 {
 		// Not an error (a nightly feed may be empty), but cron mail should say so.
-		log.Warn("the input holds no data rows", "input", inputName(o.Input))
+		s.log.Warn("the input holds no data rows", "input", inputName(o.Input))
 	}
 	if p.pool != nil {
 		st := p.pool.Stats()
-		p.sum.Requests, p.sum.Retries = st.Requests, st.Retries
+		sum.Requests, sum.Retries = st.Requests, st.Retries
+	}
+	if runErr == nil && closeErr == nil && o.Mode == ModeRun {
+		if err := results.MarkFinished(s.paths.results, p.rowsRead(), time.Now()); err != nil {
+			closeErr = err
+		}
 	}
 	stderr := o.stderr()
-	_ = p.sum.WriteText(stderr)
-	fmt.Fprintf(stderr, "results: %s\n", resultsPath)
-	if rejects != nil && p.rejected > 0 {
-		fmt.Fprintf(stderr, "rejects: %s (%d %s; fix them and run again with the same config)\n", rejectsPath, p.rejected, plural(p.rejected, "row", "rows"))
-	}
+	_ = sum.WriteText(stderr)
+	fmt.Fprintf(stderr, "results: %s\n", s.paths.results)
+	s.adviseRejects(stderr)
 	if o.Summary != "" {
-		if err := writeSummaryFile(o.Summary, p.sum); err != nil {
+		if err := writeSummaryFile(o.Summary, sum); err != nil {
 			closeErr = errors.Join(closeErr, err)
 		}
 	}
-
-	err = p.verdict(runErr, closeErr)
+	err := p.verdict(runErr, closeErr)
 	switch {
 	case errors.Is(err, ErrInterrupted):
-		fmt.Fprintf(stderr, "interrupted: %d rows not finished; run the same command with --resume to continue\n", p.sum.NotSent)
+		fmt.Fprintf(stderr, "interrupted: %d rows not finished; run the same command with --resume to continue\n", sum.NotSent)
 	case errors.Is(err, ErrMaxErrors):
-		fmt.Fprintf(stderr, "stopped early: --max-errors %s reached; %d rows not sent (--resume continues after you fix the data)\n", budget, p.sum.NotSent)
+		fmt.Fprintf(stderr, "stopped early: --max-errors %s reached; %d rows not sent (--resume continues after you fix the data)\n", p.budget, sum.NotSent)
 	}
-	return p.sum, err
+	return sum, err
 }
 
-// loadConfig loads the config and applies the command line and environment
-// over it, then validates the result once more.
-func loadConfig(o *Options) (*mapping.Config, error) {
-	if o.Config == "" {
-		return nil, errors.New("no config: pass -c CONFIG")
+// adviseRejects says where the rejected rows are and what to do with them:
+// fix and re-run for invalid and failed rows; check in Altcraft first for
+// unknown ones, which may have been applied.
+func (s *session) adviseRejects(w io.Writer) {
+	p, sum := s.p, s.p.sum
+	if s.out.rejects == nil || p.rejected == 0 {
+		return
 	}
-	cfg, err := mapping.Load(o.Config)
-	if err != nil {
-		return nil, err
+	fixable := sum.Failed + sum.Invalid
+	fmt.Fprintf(w, "rejects: %s (%d %s)\n", s.paths.rejects, p.rejected, plural(p.rejected, "row", "rows"))
+	if fixable > 0 {
+		fmt.Fprintf(w, "  %d failed or invalid: fix them and run the rejects file with the same config\n", fixable)
 	}
-	// An overriding URL is checked here, so that its problems name the flag
-	// or the variable rather than the config's api.url line.
-	for _, src := range []struct{ name, val string }{{"--api-url", o.APIURL}, {EnvAPIURL, o.getenv(EnvAPIURL)}} {
-		if src.val == "" {
-			continue
+	if sum.Unknown > 0 {
+		fmt.Fprintf(w, "  %d unknown: the request may have been applied; check these profiles in Altcraft before sending them again\n", sum.Unknown)
+	}
+}
+
+// closeInput closes the input, unless a Read of a streamed input still
+// blocks on its producer after the run stopped: closing under it would race
+// with it, and the process exit closes it anyway.
+func (s *session) closeInput() error {
+	if s.p != nil && s.p.streamDone != nil {
+		select {
+		case <-s.p.streamDone:
+		default:
+			return nil
 		}
-		if err := urlProblem(src.val); err != nil {
-			return nil, fmt.Errorf("%s: %w", src.name, err)
-		}
-		cfg.API.URL = src.val
-		break
 	}
-	if o.Rate != nil {
-		cfg.API.Rate = *o.Rate
-	}
-	if o.Concurrency != nil {
-		cfg.API.Concurrency = *o.Concurrency
-	}
-	if o.BatchSize != nil {
-		cfg.API.BatchSize = *o.BatchSize
-	}
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	return cfg, nil
+	return s.in.Close()
 }
 
-// urlProblem says what is wrong with an API URL, or nil.
-func urlProblem(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("API URL %q: want http(s)://host[:port]", redactURL(raw))
+// close releases everything open, in reverse order; safe after a failed open.
+func (s *session) close() {
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		_ = s.closers[i]()
 	}
-	if u.User != nil {
-		return fmt.Errorf("API URL %q carries credentials: pass the token with %s or --token-file, never in the URL", redactURL(raw), EnvToken)
-	}
-	if u.RawQuery != "" {
-		return fmt.Errorf("API URL %q has a query: the token travels in the request body, never in the URL", redactURL(raw))
-	}
-	return nil
-}
-
-// checkURL refuses a missing or malformed API URL and warns when the token
-// would cross the network in clear text.
-func checkURL(raw string, log interface{ Warn(string, ...any) }) error {
-	if raw == "" {
-		return errors.New("no API URL: set api.url in the config, " + EnvAPIURL + " or --api-url")
-	}
-	if err := urlProblem(raw); err != nil {
-		return err
-	}
-	if u, _ := url.Parse(raw); u.Scheme == "http" && !isLoopback(u.Hostname()) {
-		log.Warn("the API URL is plain http to a non-loopback host: the token travels unencrypted", "url", redactURL(raw))
-	}
-	return nil
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
-// redactURL drops user info and the query, where secrets hide.
-func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "(unparsable URL)"
-	}
-	u.User = nil
-	u.RawQuery = ""
-	return u.String()
+	s.closers = nil
 }
 
 func openInput(o *Options, cfg *mapping.Config) (*input.File, error) {

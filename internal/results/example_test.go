@@ -32,10 +32,10 @@ func ExampleReadJournal() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	ok, other := prev.Count()
+	c := prev.Count()
 	fmt.Println("skip row 1:", prev.OK(1))
 	fmt.Println("skip row 2:", prev.OK(2))
-	fmt.Println("ok", ok, "other", other)
+	fmt.Println("ok", c.OK, "other", c.Unknown+c.Other)
 	// Output:
 	// skip row 1: true
 	// skip row 2: false

@@ -31,6 +31,40 @@ type Fingerprint struct {
 	Head   string `json:"head"`   // sha256 hex of the first 1 MiB
 	Tail   string `json:"tail"`   // sha256 hex of the last 1 MiB
 	Config string `json:"config"` // sha256 hex of the config bytes
+	// Finished is set (RFC 3339) once a run read its input to the end and
+	// every row it read has its final line in the journal; Rows is how many
+	// rows that was. A finished journal is not run again by accident.
+	Finished string `json:"finished,omitempty"`
+	Rows     int64  `json:"rows,omitempty"`
+}
+
+// Same reports whether f and o fingerprint the same input and config
+// (their paths and finish marks aside). A stdin input is never the same as
+// anything: it cannot be re-read to tell.
+func (f Fingerprint) Same(o Fingerprint) bool {
+	return f.Size >= 0 && o.Size >= 0 && f.Size == o.Size && f.Head == o.Head && f.Tail == o.Tail && f.Config == o.Config
+}
+
+// ReadFingerprint reads the fingerprint saved beside a journal. A missing
+// file is an error wrapping fs.ErrNotExist.
+func ReadFingerprint(journalPath string) (Fingerprint, error) {
+	path := fingerprintPath(journalPath)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Fingerprint{}, fmt.Errorf("read fingerprint: %w", err)
+	}
+	var f Fingerprint
+	if err := json.Unmarshal(data, &f); err != nil {
+		return Fingerprint{}, fmt.Errorf("read fingerprint %s: %w", path, err)
+	}
+	return f, nil
+}
+
+// FingerprintExists reports whether a journal has a fingerprint beside it:
+// a run was started for it.
+func FingerprintExists(journalPath string) bool {
+	_, err := os.Stat(fingerprintPath(journalPath))
+	return err == nil
 }
 
 // NewFingerprint fingerprints the input file and the config bytes. The input

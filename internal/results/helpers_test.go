@@ -98,3 +98,9 @@ func sampleRows() []Row {
 		{Row: 7, Line: 10, Key: `"quoted"`, Status: StatusValid},
 	}
 }
+
+// okOther is Count as "ok" and "anything else".
+func okOther(p *Previous) (ok, other int64) {
+	c := p.Count()
+	return c.OK, c.Unknown + c.Other
+}

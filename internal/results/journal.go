@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -29,14 +31,20 @@ const (
 	StatusValid   Status = "valid"   // validate only: the row would be sent
 )
 
-// Known reports whether s is one of the Status constants.
-func (s Status) Known() bool {
-	switch s {
-	case StatusOK, StatusFailed, StatusInvalid, StatusUnknown, StatusValid:
-		return true
+// statuses lists every Status a journal line may carry.
+var statuses = []Status{StatusOK, StatusFailed, StatusInvalid, StatusUnknown, StatusValid}
+
+// statusList is statuses for messages: "ok, failed, …".
+var statusList = func() string {
+	names := make([]string, len(statuses))
+	for i, s := range statuses {
+		names[i] = string(s)
 	}
-	return false
-}
+	return strings.Join(names, ", ")
+}()
+
+// Known reports whether s is one of the Status constants.
+func (s Status) Known() bool { return slices.Contains(statuses, s) }
 
 // Row is one line of the results journal (CSV header, in this order:
 // row,line,key,status,profile_id,error_code,error,attempts).
@@ -76,10 +84,13 @@ const (
 // can, on Linux, cut a large write at a page boundary, and the torn tail that
 // leaves is what ReadJournal ignores and OpenJournal(path, true) trims.
 //
-// A Journal is not safe for concurrent use: one goroutine owns it and calls
-// Write, Flush, Sync and Close. The first write error is sticky: every later
-// call returns it, and Close reports it.
+// One goroutine owns a Journal and calls Write, Flush, Sync and Close;
+// WriteInFlight may come from any goroutine meanwhile (a mutex orders them).
+// The first write error is sticky: every later call returns it, and Close
+// reports it. A journal file deleted, replaced or truncated under the run is
+// such an error (ErrJournalLost), found at the next flush or at Close.
 type Journal struct {
+	mu      sync.Mutex // WriteInFlight comes from the sender's goroutines
 	path    string
 	f       *os.File
 	jsonl   bool
@@ -93,7 +104,19 @@ type Journal struct {
 	err      error // first write error
 	closed   bool
 	closeErr error
+
+	size    int64     // bytes the file should hold: what was there plus what we wrote
+	checked time.Time // when the file was last checked against its path (see checkLoss)
 }
+
+// ErrJournalLost is wrapped by the error of a journal whose file was
+// deleted, replaced or truncated by someone else during the run: the rows
+// it should hold are gone, so a later --resume could not trust it.
+var ErrJournalLost = errors.New("results journal lost")
+
+// lossCheckEvery bounds how often a flush compares the open file with its
+// path: two stat calls, cheap, but not for every few lines.
+const lossCheckEvery = 200 * time.Millisecond
 
 // lineBuffer collects encoded lines; gocsv's csv.Writer flushes into it.
 type lineBuffer struct{ b []byte }
@@ -119,7 +142,10 @@ func isJSONL(path string) bool {
 // the journal header, or whose content has an unparsable line before the
 // last, because appending would bury the damage.
 func OpenJournal(path string, appendTo bool) (*Journal, error) {
-	flag := os.O_WRONLY | os.O_CREATE | os.O_TRUNC
+	// O_APPEND in both modes: if someone truncates the file during the
+	// run, later lines land at its new end instead of past a hole of NULs,
+	// and checkLoss notices the truncation.
+	flag := os.O_WRONLY | os.O_CREATE | os.O_TRUNC | os.O_APPEND
 	if appendTo {
 		flag = os.O_RDWR | os.O_CREATE | os.O_APPEND
 	}
@@ -159,6 +185,7 @@ func OpenJournal(path string, appendTo bool) (*Journal, error) {
 		}
 		size = end
 	}
+	j.size = size
 	if !j.jsonl && size == 0 {
 		// gocsv writes just the header for an empty slice.
 		if err := gocsv.MarshalCSV(&[]Row{}, j.cw); err != nil {
@@ -179,6 +206,8 @@ func OpenJournal(path string, appendTo bool) (*Journal, error) {
 // JournalFlushEvery has passed since the last write (checked on each call).
 // It returns the first write error, which is sticky.
 func (j *Journal) Write(r *Row) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
 	if j.err != nil {
 		return j.err
 	}
@@ -194,10 +223,44 @@ func (j *Journal) Write(r *Row) error {
 		j.pend.b = appendCSVRow(j.pend.b, r)
 	}
 	if len(j.pend.b) >= JournalFlushBytes || j.now().Sub(j.last) >= JournalFlushEvery {
-		return j.Flush()
+		return j.flushLocked()
 	}
 	return nil
 }
+
+// WriteInFlight records rows that are about to be sent in a request that
+// may apply them even if no reply ever comes (rows using incr, add or
+// delete): one line per row with status unknown, handed to the file before
+// it returns, together with every line still pending. The row's final line
+// follows later and wins; if the run dies first, this line is what --resume
+// reads, and the row is not sent again. Safe to call from any goroutine.
+func (j *Journal) WriteInFlight(rows []Row) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.err != nil {
+		return j.err
+	}
+	if j.closed {
+		return fmt.Errorf("write results %s: %w", j.path, os.ErrClosed)
+	}
+	for i := range rows {
+		r := rows[i]
+		r.Status, r.ErrorCode, r.Error = StatusUnknown, InFlightCode, InFlightText
+		if j.jsonl {
+			j.pend.b = appendJSONLRow(j.pend.b, &r)
+		} else {
+			j.pend.b = appendCSVRow(j.pend.b, &r)
+		}
+	}
+	return j.flushLocked()
+}
+
+// The error_code and error of an in-flight line (see WriteInFlight).
+const (
+	InFlightCode = "in_flight"
+	InFlightText = "in flight when the importer stopped: the request may have been applied; " +
+		"check this profile in Altcraft before sending the row again (--resume skips it, --retry-unknown sends it)"
+)
 
 // appendJSONLRow appends r as one JSON object and a newline.
 func appendJSONLRow(b []byte, r *Row) []byte {
@@ -223,6 +286,12 @@ func appendJSONLRow(b []byte, r *Row) []byte {
 // Flush writes the pending lines now, in one write. The pipeline calls it
 // when idle and every second so a quiet run still reaches the disk.
 func (j *Journal) Flush() error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.flushLocked()
+}
+
+func (j *Journal) flushLocked() error {
 	if j.err != nil {
 		return j.err
 	}
@@ -232,19 +301,57 @@ func (j *Journal) Flush() error {
 	if j.f == nil {
 		return fmt.Errorf("write results %s: %w", j.path, os.ErrClosed)
 	}
-	_, err := j.f.Write(j.pend.b)
+	n, err := j.f.Write(j.pend.b)
+	j.size += int64(n)
 	j.pend.b = j.pend.b[:0]
 	j.last = j.now()
 	if err != nil {
 		j.err = fmt.Errorf("write results %s: %w", j.path, err)
 		return j.err
 	}
+	if j.last.Sub(j.checked) >= lossCheckEvery {
+		return j.checkLoss()
+	}
 	return nil
+}
+
+// checkLoss makes sure the file we write is still the journal at its path,
+// whole: not deleted, not replaced by another file, not truncated. Any of
+// these would lose finished rows (and rows recorded in flight), and a later
+// --resume would send them again, so it is a fatal error.
+func (j *Journal) checkLoss() error {
+	j.checked = j.last
+	if !j.regular {
+		return nil
+	}
+	held, err := j.f.Stat()
+	if err != nil {
+		j.err = fmt.Errorf("check results %s: %w", j.path, err)
+		return j.err
+	}
+	named, err := os.Stat(j.path)
+	switch {
+	case err != nil && errors.Is(err, os.ErrNotExist):
+		j.err = fmt.Errorf("%w: %s was deleted during the run", ErrJournalLost, j.path)
+	case err != nil:
+		j.err = fmt.Errorf("check results %s: %w", j.path, err)
+	case !os.SameFile(held, named):
+		j.err = fmt.Errorf("%w: %s was replaced by another file during the run", ErrJournalLost, j.path)
+	case held.Size() < j.size:
+		j.err = fmt.Errorf("%w: %s was truncated during the run (%d bytes, %d written)", ErrJournalLost, j.path, held.Size(), j.size)
+	}
+	return j.err
 }
 
 // Sync flushes the pending lines and asks the OS to put them on disk.
 func (j *Journal) Sync() error {
-	if err := j.Flush(); err != nil {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.syncLocked()
+}
+
+func (j *Journal) syncLocked() error {
+	if err := j.flushLocked(); err != nil {
 		return err
 	}
 	if j.f == nil || !j.regular {
@@ -260,11 +367,16 @@ func (j *Journal) Sync() error {
 // Close flushes, syncs and closes the file. It reports the first write error
 // of the journal's life. It is idempotent: later calls return the same result.
 func (j *Journal) Close() error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
 	if j.closed {
 		return j.closeErr
 	}
 	j.closed = true
-	err := j.Sync()
+	err := j.syncLocked()
+	if err == nil && j.f != nil {
+		err = j.checkLoss()
+	}
 	if cerr := j.f.Close(); cerr != nil && err == nil {
 		err = fmt.Errorf("close results %s: %w", j.path, cerr)
 	}

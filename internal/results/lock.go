@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 )
@@ -22,6 +23,25 @@ type FileLock struct {
 
 // lockPath is the lock file beside a journal.
 func lockPath(journalPath string) string { return journalPath + ".lock" }
+
+// canonical is the one path of a journal however it is spelled: absolute,
+// cleaned, symlinks resolved (the journal's own when it is one, else its
+// directory's, since the file may not exist yet). On any error it falls
+// back to the cleaned absolute path, or the path as given.
+func canonical(journalPath string) string {
+	abs, err := filepath.Abs(journalPath)
+	if err != nil {
+		return journalPath
+	}
+	if real, err := filepath.EvalSymlinks(abs); err == nil {
+		return real
+	}
+	dir, err := filepath.EvalSymlinks(filepath.Dir(abs))
+	if err != nil {
+		return abs
+	}
+	return filepath.Join(dir, filepath.Base(abs))
+}
 
 // lockedError is Lock's refusal: its text tells the user what to do, and it
 // unwraps to ErrLocked.

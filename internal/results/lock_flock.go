@@ -14,8 +14,13 @@ import (
 // it, the error wraps ErrLocked and names that process's pid. A lock file
 // left by a dead process holds no flock and is simply taken over: the kernel
 // drops a process's flocks when it dies, however it dies.
+//
+// The lock follows the file, not the spelling of its path: the journal's
+// path is made absolute and its symlinks resolved (the file's, when it
+// exists and is one, and the directories'), so two runs reaching one
+// journal through a symlink or `..` take the same lock.
 func Lock(journalPath string) (*FileLock, error) {
-	path := lockPath(journalPath)
+	path := lockPath(canonical(journalPath))
 	// A run that is finishing removes the file while it still holds the flock;
 	// if we opened the old file just before that, we lock an orphan inode.
 	// Check that the path still names what we locked, and retry if not.

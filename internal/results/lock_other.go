@@ -14,7 +14,7 @@ import (
 // wraps ErrLocked, names the pid in the file, and says to remove the file if
 // that process is gone.
 func Lock(journalPath string) (*FileLock, error) {
-	path := lockPath(journalPath)
+	path := lockPath(canonical(journalPath))
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o666)
 	if errors.Is(err, os.ErrExist) {
 		pid := 0

@@ -19,12 +19,14 @@ import (
 )
 
 // Previous is what an earlier run's journal says about each row: which rows
-// ended ok. It holds two bitsets (rows seen, rows whose last status is ok),
-// about 2 bits per row, so a 10M-row journal costs a few MiB.
+// ended ok, and which ended unknown (or were in flight when that run died).
+// It holds three bitsets, about 3 bits per row, so a 10M-row journal costs a
+// few MiB.
 //
 // A Previous is read-only after ReadJournal returns and safe for concurrent use.
 type Previous struct {
-	seen, ok bitset
+	seen, ok, unknown bitset
+	flight            bitset // rows whose last line is an in-flight record
 }
 
 // OK reports whether the row's last recorded status is ok.
@@ -35,19 +37,39 @@ func (p *Previous) OK(row int64) bool {
 	return p.ok.get(row)
 }
 
-// Count returns the number of rows whose last status is ok, and the number of
-// rows whose last status is anything else.
-func (p *Previous) Count() (ok, other int64) {
+// Unknown reports whether the row's last recorded status is unknown: its
+// request may have been applied (or was in flight when the run died), so
+// --resume does not send it again unless told to.
+func (p *Previous) Unknown(row int64) bool {
 	if p == nil {
-		return 0, 0
+		return false
 	}
-	ok = p.ok.count()
-	return ok, p.seen.count() - ok
+	return p.unknown.get(row)
+}
+
+// Counts says how the rows of a journal ended.
+type Counts struct {
+	OK       int64 // last status ok
+	Unknown  int64 // last status unknown, InFlight of them in flight when the run died
+	InFlight int64
+	Other    int64 // anything else: failed, invalid (sent again by --resume)
+}
+
+// Count returns how many rows ended in each way.
+func (p *Previous) Count() Counts {
+	if p == nil {
+		return Counts{}
+	}
+	c := Counts{OK: p.ok.count(), Unknown: p.unknown.count(), InFlight: p.flight.count()}
+	c.Other = p.seen.count() - c.OK - c.Unknown
+	return c
 }
 
 func (p *Previous) add(r *Row) {
 	p.seen.set(r.Row, true)
 	p.ok.set(r.Row, r.Status == StatusOK)
+	p.unknown.set(r.Row, r.Status == StatusUnknown)
+	p.flight.set(r.Row, r.Status == StatusUnknown && r.ErrorCode == InFlightCode)
 }
 
 // bitset is a sparse set of positive row numbers: pages of 64 Ki bits made on
@@ -254,7 +276,7 @@ func checkRow(r *Row, noun string) error {
 	case r.Attempts < 0:
 		return fmt.Errorf("%s %q: value %d is negative", noun, "attempts", r.Attempts)
 	case !r.Status.Known():
-		return fmt.Errorf("%s %q: value %s is not one of ok, failed, invalid, unknown, valid", noun, "status", quoteValue(string(r.Status)))
+		return fmt.Errorf("%s %q: value %s is not one of %s", noun, "status", quoteValue(string(r.Status)), statusList)
 	}
 	return nil
 }
@@ -283,6 +305,13 @@ func quoteValue(s string) string {
 // writes, since new lines will be appended in that order, and skips the
 // reflection: the trim-before-append scan.
 func scanCSV(r io.Reader, exact bool, fn func(*Row)) (int64, error) {
+	return scanCSVPrefix(r, exact, fn, false)
+}
+
+// scanCSVPrefix is scanCSV; with prefix set a bad record anywhere ends the
+// scan without an error: the offset returned is then the end of the
+// longest prefix of good records (Salvage keeps it).
+func scanCSVPrefix(r io.Reader, exact bool, fn func(*Row), prefix bool) (int64, error) {
 	cr := csv.NewReader(r)
 	cr.ReuseRecord = true
 	var next func() (csvRecord, error)
@@ -292,9 +321,15 @@ func scanCSV(r io.Reader, exact bool, fn func(*Row)) (int64, error) {
 			return 0, nil
 		}
 		if err != nil {
+			if prefix {
+				return 0, nil
+			}
 			return 0, fmt.Errorf("line 1: %w: %w", errNotJournal, err)
 		}
 		if !slices.Equal(header, journalColumns) {
+			if prefix {
+				return 0, nil
+			}
 			return 0, fmt.Errorf("line 1: %w: header is %s, want %s", errNotJournal,
 				quoteValue(strings.Join(header, ",")), strings.Join(journalColumns, ","))
 		}
@@ -344,10 +379,16 @@ func scanCSV(r io.Reader, exact bool, fn func(*Row)) (int64, error) {
 			if !errors.As(err, &pe) {
 				return 0, err
 			}
+			if prefix {
+				return end, nil
+			}
 			pending = fmt.Errorf("line %d: %w", pe.StartLine, pe.Err)
 			continue
 		}
 		row, err := rec.row()
+		if err != nil && prefix {
+			return end, nil
+		}
 		if err != nil {
 			line, _ := cr.FieldPos(0)
 			pending = fmt.Errorf("line %d: %w", line, err)
@@ -363,6 +404,11 @@ func scanCSV(r io.Reader, exact bool, fn func(*Row)) (int64, error) {
 // scanJSONL is scanCSV for JSONL journals: blank lines are skipped, and an
 // unparsable line is forgiven only when it is the last non-blank one.
 func scanJSONL(br *bufio.Reader, fn func(*Row)) (int64, error) {
+	return scanJSONLPrefix(br, fn, false)
+}
+
+// scanJSONLPrefix is scanCSVPrefix for JSONL journals.
+func scanJSONLPrefix(br *bufio.Reader, fn func(*Row), prefix bool) (int64, error) {
 	var (
 		off, end, line int64
 		pending        error
@@ -395,11 +441,16 @@ func scanJSONL(br *bufio.Reader, fn func(*Row)) (int64, error) {
 			return 0, pending
 		}
 		var r Row
-		if err := json.Unmarshal(t, &r); err != nil {
-			pending = fmt.Errorf("line %d: %w", line, jsonError(err))
-			continue
+		err = json.Unmarshal(t, &r)
+		if err == nil {
+			err = checkRow(&r, "field")
+		} else {
+			err = jsonError(err)
 		}
-		if err := checkRow(&r, "field"); err != nil {
+		if err != nil && prefix {
+			return end, nil
+		}
+		if err != nil {
 			pending = fmt.Errorf("line %d: %w", line, err)
 			continue
 		}

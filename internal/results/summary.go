@@ -33,6 +33,10 @@ type Summary struct {
 	Rows, OK, Failed, Invalid, Unknown, Valid int64
 
 	Skipped  int64         // rows already ok in the journal (resume)
+	// SkippedUnknown counts rows an earlier run left unknown (or in flight
+	// when it died): their request may have been applied, so a resumed run
+	// does not send them again unless told to (--retry-unknown).
+	SkippedUnknown int64
 	NotSent  int64         // rows read but not finished because the run stopped (interrupt, fatal, max-errors)
 	Requests int64         // HTTP requests made, retries included
 	Retries  int64         // requests that were retries
@@ -216,6 +220,10 @@ func (s *Summary) WriteText(w io.Writer) error {
 	if s.Skipped > 0 {
 		fmt.Fprintf(bw, "skipped %s already ok in the results journal\n", plural(s.Skipped, "row"))
 	}
+	if s.SkippedUnknown > 0 {
+		fmt.Fprintf(bw, "skipped %s left unknown by an earlier run (their request may have been applied: check them in Altcraft; --retry-unknown sends them)\n",
+			plural(s.SkippedUnknown, "row"))
+	}
 	if s.NotSent > 0 {
 		if s.validate() {
 			fmt.Fprintf(bw, "not checked: %s read but not finished because the run stopped\n", plural(s.NotSent, "row"))
@@ -302,6 +310,7 @@ type summaryJSON struct {
 	Unknown         int64   `json:"unknown"`
 	Valid           int64   `json:"valid"`
 	Skipped         int64   `json:"skipped"`
+	SkippedUnknown  int64   `json:"skipped_unknown"`
 	NotSent         int64   `json:"not_sent"`
 	Requests        int64   `json:"requests"`
 	Retries         int64   `json:"retries"`
@@ -311,13 +320,13 @@ type summaryJSON struct {
 }
 
 // WriteJSON writes the machine-readable summary (--summary): rows, ok,
-// failed, invalid, unknown, valid, skipped, not_sent, requests, retries,
+// failed, invalid, unknown, valid, skipped, skipped_unknown, not_sent, requests, retries,
 // duration_seconds, rows_per_second and error_groups [{error, column, count,
 // rows}] (an empty list, never null).
 func (s *Summary) WriteJSON(w io.Writer) error {
 	v := summaryJSON{
 		Rows: s.Rows, OK: s.OK, Failed: s.Failed, Invalid: s.Invalid, Unknown: s.Unknown, Valid: s.Valid,
-		Skipped: s.Skipped, NotSent: s.NotSent, Requests: s.Requests, Retries: s.Retries,
+		Skipped: s.Skipped, SkippedUnknown: s.SkippedUnknown, NotSent: s.NotSent, Requests: s.Requests, Retries: s.Retries,
 		DurationSeconds: math.Round(s.Duration.Seconds()*1000) / 1000,
 		RowsPerSecond:   math.Round(s.rate()*100) / 100,
 		ErrorGroups:     s.Groups(),
