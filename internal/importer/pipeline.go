@@ -57,16 +57,16 @@ type pipeline struct {
 	mapper       *mapping.Mapper
 	prev         *results.Previous
 	retryUnknown bool // send rows prev left unknown
-	shardK   int
-	shardN   int
-	pool     *sender.Pool
-	envelope []byte // for payload dumps
-	journal  *results.Journal
-	rejects  *results.Rejects
-	payloads *results.Payloads
-	budget   maxErrors
-	sum      *results.Summary
-	log      *slog.Logger
+	shardK       int
+	shardN       int
+	pool         *sender.Pool
+	envelope     []byte // for payload dumps
+	journal      *results.Journal
+	rejects      *results.Rejects
+	payloads     *results.Payloads
+	budget       maxErrors
+	sum          *results.Summary
+	log          *slog.Logger
 
 	stop     context.CancelCauseFunc // stops reading and sending; the cause decides the verdict
 	stopCtx  context.Context

@@ -32,15 +32,15 @@ type Summary struct {
 	// Rows counts every row added; the others count them by status.
 	Rows, OK, Failed, Invalid, Unknown, Valid int64
 
-	Skipped  int64         // rows already ok in the journal (resume)
+	Skipped int64 // rows already ok in the journal (resume)
 	// SkippedUnknown counts rows an earlier run left unknown (or in flight
 	// when it died): their request may have been applied, so a resumed run
 	// does not send them again unless told to (--retry-unknown).
 	SkippedUnknown int64
-	NotSent  int64         // rows read but not finished because the run stopped (interrupt, fatal, max-errors)
-	Requests int64         // HTTP requests made, retries included
-	Retries  int64         // requests that were retries
-	Duration time.Duration // wall time of the run
+	NotSent        int64         // rows read but not finished because the run stopped (interrupt, fatal, max-errors)
+	Requests       int64         // HTTP requests made, retries included
+	Retries        int64         // requests that were retries
+	Duration       time.Duration // wall time of the run
 	// Validate marks a dry run: the text counts "valid" rows instead of "ok"
 	// (failed and unknown appear only when not zero). A summary holding only
 	// valid and invalid rows and no requests reads as a dry run even unset.
