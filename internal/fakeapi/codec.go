@@ -41,8 +41,10 @@ func decodeJSON(body []byte) (map[string]any, error) {
 // The accepted convention (see doc.go): the root element is <xml>; an
 // element with child elements is an object keyed by child name (a repeated
 // name is an error); an element with array='true' is a list of its child
-// elements in order, whatever their names; any other element is its text,
-// a string. Attributes other than array are ignored.
+// elements in order, whatever their names, except that two or more
+// children with distinct names none of which is item are the fields of
+// one object, the list's only element (see arrayOfOne); any other element
+// is its text, a string. Attributes other than array are ignored.
 func decodeXML(body []byte) (map[string]any, error) {
 	dec := xml.NewDecoder(bytes.NewReader(body))
 	for {
@@ -93,6 +95,8 @@ func xmlElement(dec *xml.Decoder, start xml.StartElement, depth int) (any, error
 		}
 	}
 	var list []any
+	var names []string // of the children of an array, for arrayOfOne
+	isList := false    // the array's children are certainly list elements
 	var obj map[string]any
 	var text []byte
 	for {
@@ -111,6 +115,12 @@ func xmlElement(dec *xml.Decoder, start xml.StartElement, depth int) (any, error
 			}
 			if isArray {
 				list = append(list, v)
+				if n := t.Name.Local; !isList {
+					// The common lists (<item>s, or one name repeated) are
+					// told at once and record no names.
+					isList = n == "item" || len(names) > 0 && names[0] == n
+					names = append(names, n)
+				}
 				continue
 			}
 			if obj == nil {
@@ -132,6 +142,11 @@ func xmlElement(dec *xml.Decoder, start xml.StartElement, depth int) (any, error
 				if list == nil {
 					list = []any{}
 				}
+				if !isList {
+					if one := arrayOfOne(names, list); one != nil {
+						return []any{one}, nil
+					}
+				}
 				return list, nil
 			case obj != nil:
 				if mixed {
@@ -143,6 +158,26 @@ func xmlElement(dec *xml.Decoder, start xml.StartElement, depth int) (any, error
 			}
 		}
 	}
+}
+
+// arrayOfOne reads Altcraft's own way of writing a one-element list of
+// objects, <subscriptions array='true'><resource_id>1</resource_id>
+// <channel>email</channel>…</subscriptions>: children with two or more
+// distinct names, none of them item, are the fields of one object. It
+// returns that object, or nil when the children are list elements: fewer
+// than two, any named item, or any name repeated.
+func arrayOfOne(names []string, values []any) map[string]any {
+	if len(names) < 2 {
+		return nil
+	}
+	obj := make(map[string]any, len(names))
+	for i, n := range names {
+		if _, dup := obj[n]; dup || n == "item" {
+			return nil
+		}
+		obj[n] = values[i]
+	}
+	return obj
 }
 
 // xmlTrailing allows only whitespace, comments and processing instructions

@@ -84,10 +84,20 @@
 // The root element is <xml>. An element with child elements is an object
 // keyed by the child names (a repeated name is an error); an element with
 // the attribute array='true' is a list of its child elements in order,
-// whatever they are called (<item> by convention); any other element is its
-// text, a string. Numbers and booleans are written as text and accepted as
-// such where a number or boolean is expected. An empty array='true' element
-// is an empty list. Attributes other than array are ignored. Example:
+// whatever they are called (<item> by convention), with one exception: two
+// or more children with distinct names, none of them <item>, are the fields
+// of one object, the list's only element, as Altcraft's own documentation
+// writes a subscription list:
+//
+//	<subscriptions array='true'><resource_id>1</resource_id><channel>email</channel><email>a@example.com</email></subscriptions>
+//
+// is [{"resource_id": "1", "channel": "email", "email": "a@example.com"}].
+// One child, any <item> child or a repeated name keeps the list reading:
+// <phones array='true'><phone>…</phone></phones> is a list of one phone.
+// Any other element is its text, a string. Numbers and booleans are
+// written as text and accepted as such where a number or boolean is
+// expected. An empty array='true' element is an empty list. Attributes
+// other than array are ignored. Example:
 //
 //	<xml><token>T</token><db_id>1</db_id><matching>email</matching>
 //	  <data array='true'>
