@@ -231,15 +231,23 @@ func appendJSONEnvelope(b []byte, err *apiError, profileID string) []byte {
 	return b
 }
 
-func appendJSONReply(b []byte, r *reply) []byte {
+// appendJSONReply encodes a reply; a successful batch's result takes the
+// shape (see [BatchReply]).
+func appendJSONReply(b []byte, r *reply, shape BatchReply) []byte {
 	b = appendJSONEnvelope(b, r.err, r.profileID)
-	if r.batch && r.err == nil {
+	if r.batch && r.err == nil && shape != BatchBare {
 		b = append(b, `,"result":[`...)
+		first := true
 		for i := range r.results {
-			if i > 0 {
+			res := &r.results[i]
+			if shape == BatchErrorsOnly && res.err == nil {
+				continue
+			}
+			if !first {
 				b = append(b, ',')
 			}
-			b = appendJSONEnvelope(b, r.results[i].err, r.results[i].profileID)
+			first = false
+			b = appendJSONEnvelope(b, res.err, res.profileID)
 			b = append(b, '}')
 		}
 		b = append(b, ']')
@@ -265,14 +273,19 @@ func appendXMLEnvelope(b []byte, err *apiError, profileID string) []byte {
 	return b
 }
 
-func appendXMLReply(b []byte, r *reply) []byte {
+// appendXMLReply is appendJSONReply in XML.
+func appendXMLReply(b []byte, r *reply, shape BatchReply) []byte {
 	b = append(b, "<xml>"...)
 	b = appendXMLEnvelope(b, r.err, r.profileID)
-	if r.batch && r.err == nil {
+	if r.batch && r.err == nil && shape != BatchBare {
 		b = append(b, "<result array='true'>"...)
 		for i := range r.results {
+			res := &r.results[i]
+			if shape == BatchErrorsOnly && res.err == nil {
+				continue
+			}
 			b = append(b, "<item>"...)
-			b = appendXMLEnvelope(b, r.results[i].err, r.results[i].profileID)
+			b = appendXMLEnvelope(b, res.err, res.profileID)
 			b = append(b, "</item>"...)
 		}
 		b = append(b, "</result>"...)
