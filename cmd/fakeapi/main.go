@@ -79,8 +79,10 @@ type config struct {
 }
 
 const usageText = `fakeapi serves an in-memory fake of the Altcraft profiles API:
-POST /api/v1.1/profiles/{import,update,import_batch,update_batch} (JSON or XML),
-GET /fake/profiles (JSONL dump), GET /fake/stats, POST /fake/reset.
+POST /api/v1.1/profiles/{import,update,import_batch,update_batch} (JSON or XML,
+optionally gzip), GET /fake/profiles (JSONL dump, with per-profile fake_writes and
+fake_incr_applied counts), GET /fake/stats, POST /fake/reset, and
+POST /fake/quota?profiles=N (a new tariff limit, 0 = none; the count restarts).
 
 Usage:
   fakeapi [--listen ADDR] (--token TOKEN | --token-file FILE | env FAKEAPI_TOKEN) [flags]
@@ -95,6 +97,15 @@ Examples:
 
   # a distant API: 50ms ± 10ms on every reply
   fakeapi --token-file token.txt --latency 50ms --jitter 10ms
+
+  # ambiguous outcomes: 10% of requests applied and then their reply lost
+  # (connection reset), batch replies that list only the failed items
+  fakeapi --token-file token.txt --apply-then-rate 0.1 --apply-then reset \
+      --batch-reply errors-only --seed 1
+
+  # a tariff limit of 1000 profile writes (error 402 after it), lifted later with
+  #   curl -X POST "$(cat fakeapi.addr)/fake/quota?profiles=0"
+  fakeapi --token-file token.txt --addr-file fakeapi.addr --quota 1000
 
 Flags:
 `
@@ -116,7 +127,7 @@ func parseFlags(args []string, stderr io.Writer, getenv func(string) string) (*c
 	fs.StringVar(&dbs, "dbs", "", "accepted db_id `list`, comma-separated (default any positive id)")
 	fs.IntVar(&o.NotFoundCode, "not-found-code", fakeapi.DefaultNotFoundCode, "error `code` of update for a missing profile")
 	fs.IntVar(&o.MaxBatch, "max-batch", fakeapi.DefaultMaxBatch, "most `profiles` in one batch call")
-	fs.Int64Var(&o.MaxBody, "max-body", fakeapi.DefaultMaxBody, "largest request body in `bytes` (HTTP 413 above)")
+	fs.Int64Var(&o.MaxBody, "max-body", fakeapi.DefaultMaxBody, "largest request body in `bytes`, as sent or decompressed (HTTP 413 above)")
 	fs.DurationVar(&o.Latency, "latency", 0, "`delay` added to every API reply")
 	fs.DurationVar(&o.Jitter, "jitter", 0, "uniform ± `spread` around --latency")
 	fs.Float64Var(&o.RateLimit, "rate-limit", 0, "answer HTTP 429 above this many `requests/s` (0 = no limit)")
@@ -129,6 +140,15 @@ func parseFlags(args []string, stderr io.Writer, getenv func(string) string) (*c
 	fs.DurationVar(&o.Slow, "slow", time.Minute, "`delay` of a slow reply")
 	fs.Float64Var(&o.ErrorRate, "error-rate", 0, "`share` of requests answered HTTP 200 with a transient API error")
 	fs.IntVar(&o.ErrorCode, "error-code", fakeapi.DefaultErrorCode, "error `code` of that transient API error")
+	fs.Float64Var(&o.ThrottleRate, "throttle-rate", 0, "`share` of requests answered HTTP 429 with Retry-After at random, whatever the rate")
+	fs.Float64Var(&o.ApplyThenRate, "apply-then-rate", 0, "`share` of requests processed and stored, then their reply replaced as --apply-then says")
+	fs.TextVar(&o.ApplyThen, "apply-then", fakeapi.Lost502, "`kind` of reply lost by --apply-then-rate: 502, 503, 504, 500 (text/plain status),\n"+
+		"reset (connection closed), html (HTTP 200 HTML page), huge (HTTP 200, over 64 MiB),\n"+
+		"redirect (HTTP 307 to itself) or timeout (the reply held for --slow)")
+	fs.TextVar(&o.BatchReply, "batch-reply", fakeapi.BatchOrdered, "`shape` of a batch reply: ordered (result[i] answers data[i]),\n"+
+		"errors-only (result lists the failed items only) or bare (no result)")
+	fs.IntVar(&o.Quota, "quota", 0, "tariff limit: refuse every request with error 402 once this many `profiles` were written (0 = none)")
+	fs.BoolVar(&o.QuotaHTTP, "quota-http", false, "answer the tariff limit with HTTP 402 instead of HTTP 200")
 	fs.Int64Var(&o.Seed, "seed", 1, "`seed` of the fault decisions: the same seed and request order give the same faults")
 	fs.BoolVar(&cfg.version, "version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
@@ -155,7 +175,10 @@ func parseFlags(args []string, stderr io.Writer, getenv func(string) string) (*c
 	for _, r := range []struct {
 		name string
 		v    float64
-	}{{"fail-rate", o.FailRate}, {"drop-rate", o.DropRate}, {"slow-rate", o.SlowRate}, {"error-rate", o.ErrorRate}} {
+	}{
+		{"fail-rate", o.FailRate}, {"drop-rate", o.DropRate}, {"slow-rate", o.SlowRate}, {"error-rate", o.ErrorRate},
+		{"throttle-rate", o.ThrottleRate}, {"apply-then-rate", o.ApplyThenRate},
+	} {
 		if r.v < 0 || r.v > 1 {
 			return nil, &usageError{fmt.Sprintf("--%s %v: want a share between 0 and 1", r.name, r.v)}
 		}
@@ -167,6 +190,8 @@ func parseFlags(args []string, stderr io.Writer, getenv func(string) string) (*c
 		return nil, &usageError{"--latency, --jitter, --slow and --retry-after must not be negative"}
 	case o.MaxBatch <= 0 || o.MaxBody <= 0:
 		return nil, &usageError{"--max-batch and --max-body must be positive"}
+	case o.Quota < 0:
+		return nil, &usageError{fmt.Sprintf("--quota %d: want a count of profiles, 0 for no limit", o.Quota)}
 	}
 	tok, err := resolveToken(cfg, getenv)
 	if err != nil {

@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"importer/internal/fakeapi"
 )
 
 const secret = "cmd-test-s3cret"
@@ -48,6 +50,14 @@ func TestParseFlags(t *testing.T) {
 		{"RateAboveOne", []string{"--token", "a", "--fail-rate", "1.5"}, "", "--fail-rate 1.5", ""},
 		{"NegativeLatency", []string{"--token", "a", "--latency", "-1s"}, "", "must not be negative", ""},
 		{"Positional", []string{"--token", "a", "extra"}, "", `unexpected argument "extra"`, ""},
+		{"BadApplyThen", []string{"--token", "a", "--apply-then", "close"}, "", `invalid value "close" for flag -apply-then: unknown lost reply kind "close" (want 502, 503, 504, 500, reset, html, huge, redirect, timeout)`, ""},
+		{"EmptyApplyThen", []string{"--token", "a", "--apply-then", ""}, "", `unknown lost reply kind ""`, ""},
+		{"BadBatchReply", []string{"--token", "a", "--batch-reply", "errors"}, "", `invalid value "errors" for flag -batch-reply: unknown batch reply shape "errors" (want ordered, errors-only, bare)`, ""},
+		{"ApplyThenRateAboveOne", []string{"--token", "a", "--apply-then-rate", "2"}, "", "--apply-then-rate 2: want a share between 0 and 1", ""},
+		{"ThrottleRateNegative", []string{"--token", "a", "--throttle-rate", "-0.1"}, "", "--throttle-rate -0.1: want a share between 0 and 1", ""},
+		{"NegativeQuota", []string{"--token", "a", "--quota", "-5"}, "", "--quota -5: want a count of profiles, 0 for no limit", ""},
+		{"QuotaNotANumber", []string{"--token", "a", "--quota", "many"}, "", `invalid value "many" for flag -quota`, ""},
+		{"ZeroMaxBody", []string{"--token", "a", "--max-body", "0"}, "", "--max-batch and --max-body must be positive", ""},
 		{"UnknownFlag", []string{"--nope"}, "", "flag provided but not defined", ""},
 	}
 	for _, tt := range tests {
@@ -75,7 +85,8 @@ func TestParseFlags(t *testing.T) {
 	t.Run("AllFaultFlags", func(t *testing.T) {
 		cfg, err := parseFlags(strings.Fields("--token t --latency 50ms --jitter 10ms --rate-limit 300 --retry-after 2s --retry-after-date "+
 			"--fail-rate 0.05 --drop-rate 0.02 --slow-rate 0.01 --slow 60s --error-rate 0.05 --error-code 503 --seed 9 "+
-			"--dbs 1,2 --not-found-code 4040 --max-batch 500 --max-body 1048576"), io.Discard, func(string) string { return "" })
+			"--dbs 1,2 --not-found-code 4040 --max-batch 500 --max-body 1048576 --throttle-rate 0.03 --apply-then-rate 0.04 "+
+			"--apply-then huge --batch-reply errors-only --quota 1000 --quota-http"), io.Discard, func(string) string { return "" })
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -83,8 +94,34 @@ func TestParseFlags(t *testing.T) {
 		if o.Latency != 50*time.Millisecond || o.Jitter != 10*time.Millisecond || o.RateLimit != 300 || o.RetryAfter != 2*time.Second ||
 			!o.RetryAfterDate || o.FailRate != 0.05 || o.DropRate != 0.02 || o.SlowRate != 0.01 || o.Slow != time.Minute ||
 			o.ErrorRate != 0.05 || o.ErrorCode != 503 || o.Seed != 9 || len(o.DBs) != 2 || o.NotFoundCode != 4040 ||
-			o.MaxBatch != 500 || o.MaxBody != 1<<20 {
+			o.MaxBatch != 500 || o.MaxBody != 1<<20 || o.ThrottleRate != 0.03 || o.ApplyThenRate != 0.04 ||
+			o.ApplyThen != fakeapi.LostHuge || o.BatchReply != fakeapi.BatchErrorsOnly || o.Quota != 1000 || !o.QuotaHTTP {
 			t.Errorf("options = %+v", o)
+		}
+	})
+	t.Run("Defaults", func(t *testing.T) {
+		cfg, err := parseFlags([]string{"--token", "t"}, io.Discard, func(string) string { return "" })
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := cfg.opts
+		if o.ApplyThen != fakeapi.Lost502 || o.BatchReply != fakeapi.BatchOrdered || o.Quota != 0 || o.QuotaHTTP ||
+			o.ApplyThenRate != 0 || o.ThrottleRate != 0 || o.MaxBody != fakeapi.DefaultMaxBody {
+			t.Errorf("default options = %+v", o)
+		}
+	})
+	t.Run("EveryKindParses", func(t *testing.T) {
+		for i, k := range []string{"502", "503", "504", "500", "reset", "html", "huge", "redirect", "timeout"} {
+			cfg, err := parseFlags([]string{"--token", "t", "--apply-then", k}, io.Discard, func(string) string { return "" })
+			if err != nil || cfg.opts.ApplyThen != fakeapi.LostReply(i) {
+				t.Errorf("--apply-then %s = %v, %v", k, cfg, err)
+			}
+		}
+		for i, k := range []string{"ordered", "errors-only", "bare"} {
+			cfg, err := parseFlags([]string{"--token", "t", "--batch-reply", k}, io.Discard, func(string) string { return "" })
+			if err != nil || cfg.opts.BatchReply != fakeapi.BatchReply(i) {
+				t.Errorf("--batch-reply %s = %v, %v", k, cfg, err)
+			}
 		}
 	})
 	t.Run("Help", func(t *testing.T) {
@@ -93,7 +130,8 @@ func TestParseFlags(t *testing.T) {
 		if !errors.Is(err, flag.ErrHelp) || exitCode(err, io.Discard) != 0 {
 			t.Fatalf("--help = %v, want flag.ErrHelp and exit 0", err)
 		}
-		for _, want := range []string{"Examples:", "--listen 127.0.0.1:0", "-drop-rate", "-token-file"} {
+		for _, want := range []string{"Examples:", "--listen 127.0.0.1:0", "-drop-rate", "-token-file", "-apply-then kind", "-apply-then-rate share",
+			"-batch-reply shape", "-quota profiles", "-quota-http", "-throttle-rate share", "/fake/quota?profiles=N", "fake_incr_applied", "gzip"} {
 			if !strings.Contains(stderr.String(), want) {
 				t.Errorf("usage lacks %q:\n%s", want, stderr.String())
 			}
@@ -143,6 +181,68 @@ func TestRun(t *testing.T) {
 	<-reqDone
 	if !strings.Contains(stderr.String(), "stopped after 1 requests") {
 		t.Errorf("stderr = %q", stderr.String())
+	}
+}
+
+// TestRunNewFlags serves in-process with the newer flags and checks that
+// each reaches the server: the body limit, the batch reply shape, the
+// tariff limit answered with HTTP 402 and lifted at run time.
+func TestRunNewFlags(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"--listen", "127.0.0.1:0", "--token", secret, "--max-body", "300", "--batch-reply", "bare",
+			"--quota", "2", "--quota-http"}, pw, io.Discard, func(string) string { return "" })
+		pw.Close()
+	}()
+	url := readURL(t, pr)
+	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	post := func(path, body string) (int, string) {
+		t.Helper()
+		resp, err := http.Post(url+path, "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	batch := func(email, pad string) string {
+		return `{"token":"` + secret + `","db_id":1,"data":[{"email":"` + email + `","note":"` + pad + `"}]}`
+	}
+	ok := `{"error":0,"error_text":"Successful operation"}` + "\n"
+	steps := []struct {
+		name, path, body string
+		status           int
+		want             string
+	}{
+		{"bare batch reply", "/api/v1.1/profiles/import_batch", batch("a@example.com", ""), 200, ok},
+		{"body over --max-body", "/api/v1.1/profiles/import_batch", batch("b@example.com", strings.Repeat("x", 300)), 413,
+			`{"error":413,"error_text":"request body larger than 300 bytes"}` + "\n"},
+		{"second write", "/api/v1.1/profiles/import_batch", batch("b@example.com", ""), 200, ok},
+		{"quota reached", "/api/v1.1/profiles/import_batch", batch("c@example.com", ""), 402, `{"error":402,"error_text":"Tariff limit reached"}` + "\n"},
+		{"lift", "/fake/quota?profiles=0", "", 200, ok},
+		{"after lift", "/api/v1.1/profiles/import_batch", batch("c@example.com", ""), 200, ok},
+	}
+	for _, s := range steps {
+		if status, body := post(s.path, s.body); status != s.status || body != s.want {
+			t.Fatalf("%s: HTTP %d %q, want HTTP %d %q", s.name, status, body, s.status, s.want)
+		}
+	}
+	resp, err := http.Get(url + "/fake/profiles")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dump, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if n := strings.Count(string(dump), "\n"); n != 3 || !strings.Contains(string(dump), `"fake_writes":1`) {
+		t.Errorf("/fake/profiles = %s, want 3 profiles (a, b, c) written once each", dump)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("run = %v", err)
 	}
 }
 

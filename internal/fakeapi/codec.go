@@ -41,8 +41,10 @@ func decodeJSON(body []byte) (map[string]any, error) {
 // The accepted convention (see doc.go): the root element is <xml>; an
 // element with child elements is an object keyed by child name (a repeated
 // name is an error); an element with array='true' is a list of its child
-// elements in order, whatever their names; any other element is its text,
-// a string. Attributes other than array are ignored.
+// elements in order, whatever their names, except that two or more
+// children with distinct names none of which is item are the fields of
+// one object, the list's only element (see arrayOfOne); any other element
+// is its text, a string. Attributes other than array are ignored.
 func decodeXML(body []byte) (map[string]any, error) {
 	dec := xml.NewDecoder(bytes.NewReader(body))
 	for {
@@ -93,6 +95,8 @@ func xmlElement(dec *xml.Decoder, start xml.StartElement, depth int) (any, error
 		}
 	}
 	var list []any
+	var names []string // of the children of an array, for arrayOfOne
+	isList := false    // the array's children are certainly list elements
 	var obj map[string]any
 	var text []byte
 	for {
@@ -111,6 +115,12 @@ func xmlElement(dec *xml.Decoder, start xml.StartElement, depth int) (any, error
 			}
 			if isArray {
 				list = append(list, v)
+				if n := t.Name.Local; !isList {
+					// The common lists (<item>s, or one name repeated) are
+					// told at once and record no names.
+					isList = n == "item" || len(names) > 0 && names[0] == n
+					names = append(names, n)
+				}
 				continue
 			}
 			if obj == nil {
@@ -132,6 +142,11 @@ func xmlElement(dec *xml.Decoder, start xml.StartElement, depth int) (any, error
 				if list == nil {
 					list = []any{}
 				}
+				if !isList {
+					if one := arrayOfOne(names, list); one != nil {
+						return []any{one}, nil
+					}
+				}
 				return list, nil
 			case obj != nil:
 				if mixed {
@@ -143,6 +158,26 @@ func xmlElement(dec *xml.Decoder, start xml.StartElement, depth int) (any, error
 			}
 		}
 	}
+}
+
+// arrayOfOne reads Altcraft's own way of writing a one-element list of
+// objects, <subscriptions array='true'><resource_id>1</resource_id>
+// <channel>email</channel>…</subscriptions>: children with two or more
+// distinct names, none of them item, are the fields of one object. It
+// returns that object, or nil when the children are list elements: fewer
+// than two, any named item, or any name repeated.
+func arrayOfOne(names []string, values []any) map[string]any {
+	if len(names) < 2 {
+		return nil
+	}
+	obj := make(map[string]any, len(names))
+	for i, n := range names {
+		if _, dup := obj[n]; dup || n == "item" {
+			return nil
+		}
+		obj[n] = values[i]
+	}
+	return obj
 }
 
 // xmlTrailing allows only whitespace, comments and processing instructions
@@ -196,15 +231,23 @@ func appendJSONEnvelope(b []byte, err *apiError, profileID string) []byte {
 	return b
 }
 
-func appendJSONReply(b []byte, r *reply) []byte {
+// appendJSONReply encodes a reply; a successful batch's result takes the
+// shape (see [BatchReply]).
+func appendJSONReply(b []byte, r *reply, shape BatchReply) []byte {
 	b = appendJSONEnvelope(b, r.err, r.profileID)
-	if r.batch && r.err == nil {
+	if r.batch && r.err == nil && shape != BatchBare {
 		b = append(b, `,"result":[`...)
+		first := true
 		for i := range r.results {
-			if i > 0 {
+			res := &r.results[i]
+			if shape == BatchErrorsOnly && res.err == nil {
+				continue
+			}
+			if !first {
 				b = append(b, ',')
 			}
-			b = appendJSONEnvelope(b, r.results[i].err, r.results[i].profileID)
+			first = false
+			b = appendJSONEnvelope(b, res.err, res.profileID)
 			b = append(b, '}')
 		}
 		b = append(b, ']')
@@ -230,14 +273,19 @@ func appendXMLEnvelope(b []byte, err *apiError, profileID string) []byte {
 	return b
 }
 
-func appendXMLReply(b []byte, r *reply) []byte {
+// appendXMLReply is appendJSONReply in XML.
+func appendXMLReply(b []byte, r *reply, shape BatchReply) []byte {
 	b = append(b, "<xml>"...)
 	b = appendXMLEnvelope(b, r.err, r.profileID)
-	if r.batch && r.err == nil {
+	if r.batch && r.err == nil && shape != BatchBare {
 		b = append(b, "<result array='true'>"...)
 		for i := range r.results {
+			res := &r.results[i]
+			if shape == BatchErrorsOnly && res.err == nil {
+				continue
+			}
 			b = append(b, "<item>"...)
-			b = appendXMLEnvelope(b, r.results[i].err, r.results[i].profileID)
+			b = appendXMLEnvelope(b, res.err, res.profileID)
 			b = append(b, "</item>"...)
 		}
 		b = append(b, "</result>"...)

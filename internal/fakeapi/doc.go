@@ -3,7 +3,9 @@
 //
 // It owns the HTTP handler ([Server]), the in-memory profile store with its
 // matching indexes, and the fault injection (latency, HTTP 429, 5xx, dropped
-// connections, slow replies, transient API errors) driven by a seeded PRNG.
+// connections, slow replies, transient API errors, replies lost after the
+// request was applied, a tariff limit) driven by a seeded PRNG. The store
+// counts the writes applied to each profile, so a row applied twice shows.
 // It imports nothing from the importer: it validates requests into its own
 // types, so contract drift between the client and the API shows up in tests.
 //
@@ -16,6 +18,15 @@
 //	GET  /fake/profiles                   the store as JSONL, one [Profile] a line, in creation order
 //	GET  /fake/stats                      [Stats] as JSON; ?per_second=1 adds [Server.PerSecond]
 //	POST /fake/reset                      [Server.Reset]
+//	POST /fake/quota?profiles=N           [Server.SetQuota]: N more writes allowed (0 = no limit)
+//
+// Each /fake/profiles line holds, besides the profile, "fake_writes" (the
+// writes applied to it, its creation included) and "fake_incr_applied"
+// (those carrying an incr field function). They sit beside "fields", where
+// no Altcraft field can appear. /fake/stats adds up the store:
+// "writes_applied", "incr_applied" (writes carrying an incr) and
+// "incr_applied_twice" (profiles whose incr was applied more than once),
+// and the tariff limit: "quota_limit" (0 = none) and "quota_used".
 //
 // A trailing slash is accepted on the profile methods. Another method on
 // them is HTTP 405; any other path is HTTP 404. The /fake/ routes need no
@@ -25,8 +36,13 @@
 //
 // The body is JSON (Content-Type: application/json, decoded with exact
 // numbers) or XML (application/xml or text/xml); another or no Content-Type
-// is error 400. The token is taken from "Authorization: Bearer" if present,
-// else from the body's "token". Top-level fields: db_id (required, int > 0),
+// is error 400. It may be compressed with Content-Encoding: gzip (x-gzip
+// and identity are accepted too, any other encoding is error 400); both
+// the body as sent and its decompressed form must fit MaxBody, and a
+// corrupt gzip body is error 400 "invalid gzip body: …".
+//
+// The token is taken from "Authorization: Bearer" if present, else from
+// the body's "token". Top-level fields: db_id (required, int > 0),
 // matching (default email), the matching keys, resource_id,
 // skip_triggers, detect_geo, skip_invalid_subscriptions (bools),
 // add_to_segments, remove_from_segments (lists of ids > 0; the profile's
@@ -84,10 +100,20 @@
 // The root element is <xml>. An element with child elements is an object
 // keyed by the child names (a repeated name is an error); an element with
 // the attribute array='true' is a list of its child elements in order,
-// whatever they are called (<item> by convention); any other element is its
-// text, a string. Numbers and booleans are written as text and accepted as
-// such where a number or boolean is expected. An empty array='true' element
-// is an empty list. Attributes other than array are ignored. Example:
+// whatever they are called (<item> by convention), with one exception: two
+// or more children with distinct names, none of them <item>, are the fields
+// of one object, the list's only element, as Altcraft's own documentation
+// writes a subscription list:
+//
+//	<subscriptions array='true'><resource_id>1</resource_id><channel>email</channel><email>a@example.com</email></subscriptions>
+//
+// is [{"resource_id": "1", "channel": "email", "email": "a@example.com"}].
+// One child, any <item> child or a repeated name keeps the list reading:
+// <phones array='true'><phone>…</phone></phones> is a list of one phone.
+// Any other element is its text, a string. Numbers and booleans are
+// written as text and accepted as such where a number or boolean is
+// expected. An empty array='true' element is an empty list. Attributes
+// other than array are ignored. Example:
 //
 //	<xml><token>T</token><db_id>1</db_id><matching>email</matching>
 //	  <data array='true'>
@@ -96,14 +122,19 @@
 //
 // An XML request is answered in XML: <xml><error>0</error>
 // <error_text>Successful operation</error_text><profile_id>…</profile_id></xml>,
-// and batches add <result array='true'><item>…</item>…</result>.
+// and batches add <result array='true'><item>…</item>…</result>, in the
+// shape Options.BatchReply sets, as in JSON.
 //
 // # Replies and error codes
 //
 // API errors are HTTP 200 with the envelope {"error": code, "error_text":
-// text}; success adds "profile_id" (single calls) or "result" (batches:
-// result[i] answers data[i], each with its own error, error_text and, on
-// success, profile_id; a bad item fails alone).
+// text}; success adds "profile_id" (single calls) or "result" (batches; a
+// bad item fails alone, the others are applied). The batch result takes
+// the shape of Options.BatchReply ([BatchReply]):
+//
+//	ordered      result[i] answers data[i]: error, error_text and, on success, profile_id (the default)
+//	errors-only  result lists only the failed items' {error, error_text}, in order, no position, no profile_id
+//	bare         no result: {"error":0,"error_text":"Successful operation"}
 //
 //	HTTP  error  error_text
 //	200   0      Successful operation
@@ -115,29 +146,52 @@
 //	             field F: unknown action … / field email cannot be unset / field F: cannot incr … /
 //	             invalid subscriptions[i]: … / resource_id … / add_to_segments[i] … / skip_triggers … is not a boolean
 //	200   400    too many profiles in one request (N > MaxBatch)
+//	200   400    invalid gzip body: … / Content-Encoding "…" is not supported: send gzip or no encoding
 //	200   401    API token required
+//	200   402    Tariff limit reached (Options.Quota; nothing in the request applied)
 //	200   403    Invalid API token
 //	200   404    database N not found (db_id not in Options.DBs)
 //	200   404*   Profile not found (update, or a batch item of update_batch; *Options.NotFoundCode)
 //	200   409    more than one profile matches
 //	200   500*   Temporary error, try again later (injected by ErrorRate; *Options.ErrorCode)
+//	402   402    Tariff limit reached (Options.Quota with QuotaHTTP; a JSON body whatever the request's format)
 //	404   404    unknown method "/path"
 //	405   405    method M not allowed: use POST (with Allow: POST)
-//	413   413    request body larger than N bytes (Options.MaxBody)
-//	429   429    Too many requests (with Retry-After: seconds, or an HTTP date)
-//	500, 502, 503  text/plain "N Status (injected by fakeapi)" (FailRate)
+//	413   413    request body larger than N bytes (Options.MaxBody, as sent or decompressed; nothing applied)
+//	429   429    Too many requests (with Retry-After: seconds, or an HTTP date; RateLimit or ThrottleRate)
+//	500, 502, 503  text/plain "N Status (injected by fakeapi)" (FailRate; nothing applied)
+//
+// Replies lost after the request was applied (ApplyThenRate), by
+// Options.ApplyThen ([LostReply]):
+//
+//	500, 502, 503, 504  text/plain "N Status (injected by fakeapi after applying the request)"
+//	reset     no reply: the connection is closed (a TCP reset) once the request was applied
+//	html      HTTP 200, Content-Type text/html, an nginx-style "502 Bad Gateway" page
+//	huge      HTTP 200 in the request's format, no Content-Length: HugeReplyPadding (64 MiB) spaces, then the real reply
+//	redirect  HTTP 307, Location the request's own path and query, empty body: a client that follows it sends the request again
+//	timeout   the real reply, held for Options.Slow
 //
 // # Faults
 //
-// Each API request draws its fault decisions from one PRNG seeded with
-// Options.Seed, in arrival order, always the same number of draws: with one
-// client sending one request at a time, a seed fixes which requests meet
-// which faults; with concurrent clients the arrival order, and so the
-// assignment, may vary. In order: a drop closes the connection before
-// anything else; a rate-limited request gets 429; a fail gets 500/502/503;
-// then the body is read (413 above MaxBody), authenticated, and an API error
-// injected or the call processed; a slow request is processed and its reply
-// held for Slow. Latency ± Jitter precedes every reply. All waits use the
-// standard timers and end early when the request's context ends, so the
-// package runs under testing/synctest.
+// Each API request draws its fault decisions in arrival order, always the
+// same number of draws: six from a PRNG seeded with Options.Seed (drop,
+// fail, slow, API error, jitter, the fail status), then two from a second
+// stream of the same seed (ThrottleRate, ApplyThenRate). Turning one fault
+// on moves no other, and the later faults leave a seed's assignment of the
+// earlier ones as it was. With one client sending one request at a time, a
+// seed fixes which requests meet which faults; with concurrent clients the
+// arrival order, and so the assignment, may vary.
+//
+// In order: a drop closes the connection before anything else; a
+// rate-limited request gets 429; a throttled one (ThrottleRate) gets 429
+// too; a fail gets 500/502/503 — none of these is applied. Then the body is
+// read and decompressed (413 above MaxBody), authenticated, and an API
+// error injected or the call processed: the request-level checks (400,
+// 404), the tariff limit (402 once Quota writes were applied, or when a
+// batch's items could cross it: nothing applied), then the items. A slow
+// request is processed and its reply held for Slow. An apply-then request
+// is processed and stored like any other, whatever its outcome, and its
+// reply is then replaced as ApplyThen says. Latency ± Jitter precedes every
+// reply. All waits use the standard timers and end early when the
+// request's context ends, so the package runs under testing/synctest.
 package fakeapi

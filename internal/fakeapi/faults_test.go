@@ -115,8 +115,13 @@ func TestErrorRate(t *testing.T) {
 }
 
 func TestSeedReproducible(t *testing.T) {
-	opts := fakeapi.Options{FailRate: 0.1, DropRate: 0.1, ErrorRate: 0.1, Seed: 42}
+	opts := fakeapi.Options{FailRate: 0.1, DropRate: 0.1, ErrorRate: 0.1, ThrottleRate: 0.1, ApplyThenRate: 0.1, ApplyThen: fakeapi.Lost504, Seed: 42}
 	a := sequence(t, newEnv(t, opts), 150)
+	for _, o := range []string{"transport-error", "http-429", "http-5", "api-500", "http-504", "ok"} {
+		if count(a, o) == 0 {
+			t.Errorf("no %s in 150 requests: the test does not exercise every fault", o)
+		}
+	}
 	b := sequence(t, newEnv(t, opts), 150)
 	if !slices.Equal(a, b) {
 		t.Fatalf("seed 42 twice:\n%v\n%v", a, b)
@@ -131,6 +136,72 @@ func TestSeedReproducible(t *testing.T) {
 	e.api.Reset()
 	if d := sequence(t, e, 150); !slices.Equal(a, d) {
 		t.Error("after Reset the fault sequence did not start over")
+	}
+}
+
+// TestLaterFaultsMoveNoOther: the faults added later (ThrottleRate,
+// ApplyThenRate) draw from their own stream, so a seed assigns the older
+// faults exactly as before they existed, and turning the new ones on only
+// replaces outcomes they may strike.
+func TestLaterFaultsMoveNoOther(t *testing.T) {
+	old := fakeapi.Options{FailRate: 0.1, DropRate: 0.1, ErrorRate: 0.1, Seed: 42}
+	// Recorded before the later faults existed.
+	before := []string{"ok", "http-502", "ok", "ok", "transport-error", "http-502", "transport-error", "ok", "ok", "ok",
+		"transport-error", "ok", "ok", "ok", "ok", "ok", "ok", "ok", "ok", "ok", "ok", "ok", "ok", "ok", "ok", "ok", "ok",
+		"api-500", "ok", "ok", "ok", "ok", "ok", "ok", "api-500", "ok", "api-500", "ok", "http-500", "ok"}
+	a := sequence(t, newEnv(t, old), len(before))
+	if !slices.Equal(a, before) {
+		t.Fatalf("seed 42 now gives\n%q\nbefore the later faults it gave\n%q", a, before)
+	}
+	both := old
+	both.ThrottleRate, both.ApplyThenRate, both.ApplyThen = 0.2, 0.2, fakeapi.Lost504
+	b := sequence(t, newEnv(t, both), len(before))
+	for i := range a {
+		switch {
+		case a[i] == b[i]:
+		case a[i] == "transport-error": // a drop strikes first
+			t.Errorf("request %d: %s, want the drop kept", i, b[i])
+		case strings.HasPrefix(a[i], "http-5"): // a fail may only meet a throttle first
+			if b[i] != "http-429" {
+				t.Errorf("request %d: %s then %s, want the fail kept or throttled", i, a[i], b[i])
+			}
+		case b[i] != "http-429" && b[i] != "http-504":
+			t.Errorf("request %d: %s then %s, want it kept, throttled or its reply lost", i, a[i], b[i])
+		}
+	}
+	if count(b, "http-429") == 0 || count(b, "http-504") == 0 {
+		t.Errorf("with the later faults at 20%%: %q, want both to strike", b)
+	}
+}
+
+// TestThrottleRate: the share asked for is answered 429 with Retry-After,
+// as the rate limiter answers, and nothing in those requests is applied.
+func TestThrottleRate(t *testing.T) {
+	const n = 300
+	e := newEnv(t, fakeapi.Options{ThrottleRate: 0.25, RetryAfter: 2 * time.Second, Seed: 12})
+	got := sequence(t, e, n)
+	th := count(got, "http-429")
+	if th < n*18/100 || th > n*32/100 || th+count(got, "ok") != n {
+		t.Errorf("throttled %d of %d (%d ok), want about 25%% and the rest ok", th, n, count(got, "ok"))
+	}
+	ps := e.dump()
+	if len(ps) != n-th {
+		t.Errorf("stored %d profiles, want %d: a throttled request stores nothing", len(ps), n-th)
+	}
+	stored := byEmail(ps)
+	for i, o := range got {
+		if _, ok := stored[fmt.Sprintf("u%d@example.com", i)]; ok != (o == "ok") {
+			t.Errorf("request %d was %s, stored = %v", i, o, ok)
+		}
+	}
+	st := e.stats().Endpoints["import"]
+	if st.Outcomes["throttled_random"] != int64(th) || st.Outcomes["http_429"] != 0 {
+		t.Errorf("stats = %+v, want %d throttled_random and no http_429 (the rate limiter's)", st.Outcomes, th)
+	}
+	e2 := newEnv(t, fakeapi.Options{ThrottleRate: 1, RetryAfter: 2 * time.Second})
+	r := e2.raw("import", "application/json", []byte(`{}`), nil)
+	if r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") != "2" || string(r.raw) != `{"error":429,"error_text":"Too many requests"}`+"\n" {
+		t.Errorf("throttled reply = HTTP %d Retry-After %q %s", r.status, r.header.Get("Retry-After"), r.raw)
 	}
 }
 

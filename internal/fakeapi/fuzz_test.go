@@ -2,6 +2,7 @@ package fakeapi_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"encoding/xml"
 	"net/http"
@@ -69,6 +70,39 @@ func FuzzServeHTTP(f *testing.F) {
 		}
 		if err != nil || env.Error == nil || env.ErrorText == "" {
 			t.Fatalf("reply %q is not an envelope: %v", out, err)
+		}
+	})
+}
+
+// FuzzGzipBody feeds arbitrary bytes as a gzip request body: the handler
+// must answer a well-formed envelope, HTTP 200 or, for a body that
+// decompresses past MaxBody, HTTP 413, and never panic.
+func FuzzGzipBody(f *testing.F) {
+	valid := []byte(`{"token":"` + testToken + `","db_id":1,"email":"a@example.com","data":{"_fname":"A"}}`)
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	_, _ = zw.Write(valid)
+	_ = zw.Close()
+	gz := buf.Bytes()
+	for _, s := range [][]byte{gz, gz[:len(gz)/2], valid, {0x1f, 0x8b}, nil, append(bytes.Clone(gz), gz...)} {
+		f.Add(s)
+	}
+	api := fakeapi.New(fakeapi.Options{Token: testToken, MaxBody: 1 << 16})
+	f.Fuzz(func(t *testing.T, body []byte) {
+		req := httptest.NewRequest(http.MethodPost, fakeapi.APIPrefix+"import", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Content-Encoding", "gzip")
+		w := httptest.NewRecorder()
+		api.ServeHTTP(w, req)
+		if w.Code != http.StatusOK && w.Code != http.StatusRequestEntityTooLarge {
+			t.Fatalf("HTTP %d for %q", w.Code, body)
+		}
+		var env struct {
+			Error     *int   `json:"error"`
+			ErrorText string `json:"error_text"`
+		}
+		if err := json.Unmarshal(w.Body.Bytes(), &env); err != nil || env.Error == nil || env.ErrorText == "" {
+			t.Fatalf("reply %q is not an envelope: %v", w.Body.Bytes(), err)
 		}
 	})
 }

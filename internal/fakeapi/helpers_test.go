@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -213,4 +214,61 @@ func equalJSON(a, b any) bool {
 	x, errX := json.Marshal(a)
 	y, errY := json.Marshal(b)
 	return errX == nil && errY == nil && bytes.Equal(x, y)
+}
+
+// dump reads the store back through GET /fake/profiles, as a client of the
+// fake would.
+func (e *env) dump() []fakeapi.Profile {
+	e.t.Helper()
+	r, err := e.do(http.MethodGet, "/fake/profiles", "", nil, nil)
+	if err != nil || r.status != http.StatusOK {
+		e.t.Fatalf("GET /fake/profiles = %d %s, %v", r.status, r.raw, err)
+	}
+	var out []fakeapi.Profile
+	dec := json.NewDecoder(bytes.NewReader(r.raw))
+	dec.UseNumber()
+	for dec.More() {
+		var p fakeapi.Profile
+		if err := dec.Decode(&p); err != nil {
+			e.t.Fatalf("/fake/profiles line %d: %v", len(out)+1, err)
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// stats reads GET /fake/stats.
+func (e *env) stats() fakeapi.Stats {
+	e.t.Helper()
+	r, err := e.do(http.MethodGet, "/fake/stats", "", nil, nil)
+	if err != nil || r.status != http.StatusOK {
+		e.t.Fatalf("GET /fake/stats = %d %s, %v", r.status, r.raw, err)
+	}
+	var st fakeapi.Stats
+	if err := json.Unmarshal(r.raw, &st); err != nil {
+		e.t.Fatalf("/fake/stats %s: %v", r.raw, err)
+	}
+	return st
+}
+
+// byEmail indexes a dump by the profiles' e-mail.
+func byEmail(ps []fakeapi.Profile) map[string]fakeapi.Profile {
+	m := make(map[string]fakeapi.Profile, len(ps))
+	for _, p := range ps {
+		if s, ok := p.Fields["email"].(string); ok {
+			m[s] = p
+		}
+	}
+	return m
+}
+
+func jsonNumber(n int64) json.Number { return json.Number(strconv.FormatInt(n, 10)) }
+
+func mustJSON(t testing.TB, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatalf("marshal: %v", err)
+	}
+	return b
 }

@@ -13,6 +13,12 @@ type Profile struct {
 	Fields        map[string]any `json:"fields"`
 	Subscriptions []Subscription `json:"subscriptions"` // in the order they were first stored
 	Segments      []int64        `json:"segments"`      // ascending
+	// Writes counts the writes applied to the profile (its creation
+	// included) and IncrApplied those that carried an incr field function.
+	// They are the fake's bookkeeping, not Altcraft data: they sit beside
+	// "fields", never in it, under names with the fake_ prefix.
+	Writes      int64 `json:"fake_writes"`
+	IncrApplied int64 `json:"fake_incr_applied"`
 }
 
 // Subscription is one stored subscription of a profile. It is identified by

@@ -1,11 +1,10 @@
 package fakeapi
 
 import (
-	"bytes"
 	"context"
 	"crypto/subtle"
 	"encoding/json"
-	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"net/http"
@@ -63,7 +62,8 @@ type Options struct {
 	// SlowRate is the share of requests answered only Slow after they were
 	// processed: the client may time out although the change was stored.
 	SlowRate float64
-	// Slow is how long a slow reply is held back.
+	// Slow is how long a slow reply is held back (SlowRate, and ApplyThen
+	// LostTimeout).
 	Slow time.Duration
 	// ErrorRate is the share of requests answered HTTP 200 with the transient
 	// API error ErrorCode, after authentication and before any processing.
@@ -71,6 +71,27 @@ type Options struct {
 	// ErrorCode is the code of that error; 0 = DefaultErrorCode. Its text is
 	// "Temporary error, try again later".
 	ErrorCode int
+	// ThrottleRate is the share of requests answered HTTP 429 with
+	// Retry-After, as the rate limiter answers, at random and whatever the
+	// rate: nothing in them is applied.
+	ThrottleRate float64
+	// ApplyThenRate is the share of requests that are processed and stored
+	// as usual and whose reply is then replaced by ApplyThen: the client
+	// cannot tell whether its request was applied.
+	ApplyThenRate float64
+	// ApplyThen is how those replies are lost; the zero value is Lost502.
+	ApplyThen LostReply
+	// BatchReply is the shape of a successful batch reply; the zero value
+	// is BatchOrdered, result[i] answering data[i].
+	BatchReply BatchReply
+	// Quota > 0 is a tariff limit: once that many profile writes (single
+	// calls and batch items applied) were stored since New, Reset or
+	// SetQuota, every further request is refused with error 402 and nothing
+	// in it is applied; a batch that would cross the limit is refused whole.
+	Quota int
+	// QuotaHTTP answers a request refused by Quota with HTTP 402 instead of
+	// HTTP 200, with the same JSON envelope.
+	QuotaHTTP bool
 	// Seed seeds the fault decisions. Every API request draws the same number
 	// of values from one PRNG, in arrival order, so for a given seed the
 	// same request order meets the same faults; concurrent clients may
@@ -80,7 +101,7 @@ type Options struct {
 
 // Server is the fake Altcraft API, an [http.Handler]. It is safe for
 // concurrent use. Besides the profile methods it serves GET /fake/profiles,
-// GET /fake/stats and POST /fake/reset (see doc.go).
+// GET /fake/stats, POST /fake/reset and POST /fake/quota (see doc.go).
 type Server struct {
 	opts     Options
 	token    []byte
@@ -89,16 +110,25 @@ type Server struct {
 	store    *store
 	stats    counters
 
-	mu     sync.Mutex // guards rng, bucket and perSec
-	rng    *rand.Rand
-	bucket bucket
-	perSec perSecond
+	quota quota
+
+	mu      sync.Mutex // guards rng, rngLate, bucket and perSec
+	rng     *rand.Rand // the original faults' draws
+	rngLate *rand.Rand // the draws of faults added later: see decide
+	bucket  bucket
+	perSec  perSecond
 
 	bufs sync.Pool // *[]byte: request bodies and replies
 }
 
-// New returns a Server configured by opts, with the defaults applied.
+// New returns a Server configured by opts, with the defaults applied. It
+// panics on a BatchReply or ApplyThen that is none of the declared
+// constants: a test that asks for a fault the fake cannot produce would
+// otherwise pass without meeting it.
 func New(opts Options) *Server {
+	if opts.BatchReply >= numBatchReplies || opts.ApplyThen >= numLostReplies {
+		panic(fmt.Sprintf("fakeapi: Options.BatchReply %v or ApplyThen %v is not a declared constant", opts.BatchReply, opts.ApplyThen))
+	}
 	if opts.NotFoundCode == 0 {
 		opts.NotFoundCode = DefaultNotFoundCode
 	}
@@ -133,8 +163,9 @@ func New(opts Options) *Server {
 	return s
 }
 
-// Reset empties the store, zeroes the statistics and restarts the fault
-// PRNG and the rate limiter: the server is as New left it.
+// Reset empties the store, zeroes the statistics, restarts the fault
+// PRNGs and the rate limiter and restores Options.Quota with a count of
+// zero: the server is as New left it.
 func (s *Server) Reset() {
 	s.store.reset()
 	s.stats.reset()
@@ -146,69 +177,14 @@ func (s *Server) resetFaults() {
 	defer s.mu.Unlock()
 	seed := uint64(s.opts.Seed)
 	s.rng = rand.New(rand.NewPCG(seed, seed^0x6a09e667f3bcc909))
+	s.rngLate = rand.New(rand.NewPCG(seed, seed^0xbb67ae8584caa73b))
+	s.quota.set(int64(s.opts.Quota))
 	s.bucket = bucket{rate: s.opts.RateLimit, burst: float64(s.opts.RateBurst)}
 	s.perSec.reset(time.Now())
 }
 
 // Profiles returns a snapshot of the store, ordered by creation.
 func (s *Server) Profiles() []Profile { return s.store.snapshot() }
-
-// decision is the fault plan for one request.
-type decision struct {
-	limited, drop, fail, slow, apiErr bool
-	failStatus                        int
-	latency                           time.Duration
-}
-
-var failStatuses = [3]int{http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable}
-
-// decide draws the same six values for every request, whatever the options,
-// so that turning one fault on does not move the others.
-func (s *Server) decide(now time.Time) decision {
-	s.mu.Lock()
-	uDrop, uFail, uSlow, uErr, uJitter := s.rng.Float64(), s.rng.Float64(), s.rng.Float64(), s.rng.Float64(), s.rng.Float64()
-	code := s.rng.IntN(len(failStatuses))
-	limited := s.opts.RateLimit > 0 && !s.bucket.allow(now)
-	s.perSec.add(now)
-	s.mu.Unlock()
-	o := &s.opts
-	d := decision{
-		limited:    limited,
-		drop:       uDrop < o.DropRate,
-		fail:       uFail < o.FailRate,
-		slow:       uSlow < o.SlowRate,
-		apiErr:     uErr < o.ErrorRate,
-		failStatus: failStatuses[code],
-		latency:    o.Latency,
-	}
-	if o.Jitter > 0 {
-		d.latency += time.Duration((2*uJitter - 1) * float64(o.Jitter))
-	}
-	d.latency = max(d.latency, 0)
-	return d
-}
-
-// bucket is a token bucket: rate tokens a second, at most burst saved.
-type bucket struct {
-	rate, burst, tokens float64
-	last                time.Time
-	started             bool
-}
-
-func (b *bucket) allow(now time.Time) bool {
-	if !b.started {
-		b.tokens, b.last, b.started = b.burst, now, true
-	}
-	if el := now.Sub(b.last).Seconds(); el > 0 {
-		b.tokens = min(b.burst, b.tokens+el*b.rate)
-		b.last = now
-	}
-	if b.tokens >= 1 {
-		b.tokens--
-		return true
-	}
-	return false
-}
 
 // ServeHTTP answers one request; see doc.go for the routes and replies.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -231,71 +207,77 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	d := s.decide(time.Now())
-	if d.drop {
-		s.stats.add(ep, outDropped)
-		abort(w)
+	if s.refuseEarly(ctx, w, ep, &d) {
 		return
 	}
-	if d.limited {
-		sleep(ctx, d.latency)
-		s.stats.add(ep, outHTTP429)
-		s.writeRateLimited(w)
-		return
-	}
-	if d.fail {
-		sleep(ctx, d.latency)
-		s.stats.add(ep, outHTTP5xx)
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.WriteHeader(d.failStatus)
-		_, _ = w.Write([]byte(strconv.Itoa(d.failStatus) + " " + http.StatusText(d.failStatus) + " (injected by fakeapi)\n"))
-		return
-	}
-	if r.ContentLength > s.opts.MaxBody {
+	raw, plain := s.getBuf(), s.getBuf()
+	defer s.putBuf(raw)
+	defer s.putBuf(plain)
+	body, state, aerr := s.readBody(w, r, raw, plain)
+	switch state {
+	case bodyTooLarge:
 		s.stats.add(ep, outHTTP4xx)
-		writeStatus(w, http.StatusRequestEntityTooLarge, "request body larger than "+itoa(s.opts.MaxBody)+" bytes")
+		writeStatus(w, http.StatusRequestEntityTooLarge, s.tooLargeText())
 		return
-	}
-	body := s.getBuf()
-	defer s.putBuf(body)
-	rd := bytes.NewBuffer((*body)[:0])
-	if _, err := rd.ReadFrom(http.MaxBytesReader(w, r.Body, s.opts.MaxBody)); err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			s.stats.add(ep, outHTTP4xx)
-			writeStatus(w, http.StatusRequestEntityTooLarge, "request body larger than "+itoa(s.opts.MaxBody)+" bytes")
-			return
-		}
+	case bodyGone:
 		s.stats.add(ep, outDropped)
 		abort(w) // the client went away mid-body: nobody is left to answer
 		return
 	}
-	*body = rd.Bytes()
 	isXML, known := contentKind(r.Header.Get("Content-Type"))
 	var rep reply
-	if known {
-		rep = s.process(ep, r, *body, isXML, d.apiErr)
-	} else {
+	switch {
+	case state == bodyBad:
+		rep.err = aerr
+	case known:
+		rep = s.process(ep, r, body, isXML, d.apiErr)
+	default:
 		rep.err = badRequest("Content-Type %s is not supported: send application/json or application/xml", strconv.Quote(r.Header.Get("Content-Type")))
 	}
-	if rep.err != nil {
-		s.stats.add(ep, outAPIError)
-	} else {
-		s.stats.add(ep, outOK)
+	s.answer(ctx, w, r, ep, &d, &rep, isXML)
+}
+
+// answer counts and sends the reply of a processed request, after the
+// faults that strike once it was applied: slow, latency, apply-then.
+func (s *Server) answer(ctx context.Context, w http.ResponseWriter, r *http.Request, ep endpoint, d *decision, rep *reply, isXML bool) {
+	o := outOK
+	switch {
+	case d.lose:
+		o = outApplyThen
+	case rep.err == errQuota:
+		o = outQuota
+	case rep.err != nil:
+		o = outAPIError
 	}
+	s.stats.add(ep, o)
 	if d.slow {
 		s.stats.slow[ep].Add(1)
 		sleep(ctx, s.opts.Slow)
 	}
+	// A timeout is the real reply, late; the other kinds replace it.
+	lost := d.lose && s.opts.ApplyThen != LostTimeout
+	if d.lose && !lost {
+		sleep(ctx, s.opts.Slow)
+	}
 	sleep(ctx, d.latency)
+	if rep.err == errQuota && s.opts.QuotaHTTP && !lost {
+		writeStatus(w, http.StatusPaymentRequired, textQuota)
+		return
+	}
 	out := s.getBuf()
 	defer s.putBuf(out)
+	ct := ctJSON
 	if isXML {
-		*out = appendXMLReply((*out)[:0], &rep)
-		w.Header()["Content-Type"] = ctXML
+		*out = appendXMLReply((*out)[:0], rep, s.opts.BatchReply)
+		ct = ctXML
 	} else {
-		*out = appendJSONReply((*out)[:0], &rep)
-		w.Header()["Content-Type"] = ctJSON
+		*out = appendJSONReply((*out)[:0], rep, s.opts.BatchReply)
 	}
+	if lost {
+		s.writeLost(w, r, ct, *out)
+		return
+	}
+	w.Header()["Content-Type"] = ct
 	w.Header()["Content-Length"] = []string{strconv.Itoa(len(*out))}
 	_, _ = w.Write(*out) // the client may be gone; nothing to do about it
 }
@@ -370,7 +352,11 @@ func (s *Server) process(ep endpoint, r *http.Request, body []byte, isXML, injec
 		if !ok {
 			return reply{err: badRequest("data must be an object, got %s", describe(dv))}
 		}
+		if !s.quota.reserve(1) {
+			return reply{err: errQuota}
+		}
 		id, aerr := s.processItem(c, top, data, false)
+		s.quota.settle(1, b2i(aerr == nil))
 		s.stats.items[ep].Add(1)
 		if aerr != nil {
 			s.stats.itemErrors[ep].Add(1)
@@ -388,6 +374,9 @@ func (s *Server) process(ep endpoint, r *http.Request, body []byte, isXML, injec
 	if len(list) > s.opts.MaxBatch {
 		return reply{err: badRequest("too many profiles in one request (%d > %d)", len(list), s.opts.MaxBatch)}
 	}
+	if !s.quota.reserve(int64(len(list))) {
+		return reply{err: errQuota}
+	}
 	rep := reply{batch: true, results: make([]itemResult, len(list))}
 	var failed int64
 	for i, v := range list {
@@ -402,9 +391,17 @@ func (s *Server) process(ep endpoint, r *http.Request, body []byte, isXML, injec
 			failed++
 		}
 	}
+	s.quota.settle(int64(len(list)), int64(len(list))-failed)
 	s.stats.items[ep].Add(int64(len(list)))
 	s.stats.itemErrors[ep].Add(failed)
 	return rep
+}
+
+func b2i(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // processItem validates and applies one profile. keySrc holds its matching
@@ -469,6 +466,11 @@ func writeStatus(w http.ResponseWriter, status int, text string) {
 	_, _ = w.Write(b)
 }
 
+func writeOK(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write([]byte(`{"error":0,"error_text":"Successful operation"}` + "\n"))
+}
+
 // abort closes the connection without a reply. Where the connection cannot
 // be taken over (HTTP/2, a recorder), it uses http.ErrAbortHandler, the
 // net/http way to abort a reply, which the server recovers silently.
@@ -517,7 +519,7 @@ func (s *Server) serveFake(w http.ResponseWriter, r *http.Request) {
 	switch r.URL.Path {
 	case "/fake/profiles", "/fake/stats":
 		method = http.MethodGet
-	case "/fake/reset":
+	case "/fake/reset", "/fake/quota":
 		method = http.MethodPost
 	default:
 		writeStatus(w, http.StatusNotFound, "unknown path "+strconv.Quote(r.URL.Path))
@@ -549,7 +551,14 @@ func (s *Server) serveFake(w http.ResponseWriter, r *http.Request) {
 		_ = enc.Encode(st) // a write error means the client left
 	case "/fake/reset":
 		s.Reset()
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write([]byte(`{"error":0,"error_text":"Successful operation"}` + "\n"))
+		writeOK(w)
+	case "/fake/quota":
+		n, err := strconv.Atoi(r.URL.Query().Get("profiles"))
+		if err != nil || n < 0 {
+			writeStatus(w, http.StatusBadRequest, "profiles="+strconv.Quote(r.URL.Query().Get("profiles"))+" is not a count: want ?profiles=N, N >= 0 (0 = no limit)")
+			return
+		}
+		s.SetQuota(n)
+		writeOK(w)
 	}
 }

@@ -50,7 +50,9 @@ func TestStatsAndDump(t *testing.T) {
 	e := newEnv(t, fakeapi.Options{})
 	script(t, e)
 
-	want := fakeapi.Stats{Requests: 6, Profiles: 3, Endpoints: map[string]fakeapi.EndpointStats{
+	// 4 writes: anna's import and update (the update's incr is the one
+	// incr), two of the three batch items; the 404 update wrote nothing.
+	want := fakeapi.Stats{Requests: 6, Profiles: 3, Writes: 4, IncrWrites: 1, QuotaUsed: 4, Endpoints: map[string]fakeapi.EndpointStats{
 		"import":       {Requests: 2, Outcomes: map[string]int64{"ok": 1, "http_4xx": 1}, Items: 1},
 		"update":       {Requests: 2, Outcomes: map[string]int64{"ok": 1, "api_error": 1}, Items: 2, ItemErrors: 1},
 		"import_batch": {Requests: 1, Outcomes: map[string]int64{"ok": 1}, Items: 3, ItemErrors: 1},

@@ -10,11 +10,14 @@ import (
 // store is the in-memory profile database. One mutex guards it; requests
 // validate outside the lock and hold it only to match and apply one item.
 type store struct {
-	mu   sync.Mutex
-	seq  uint64     // profiles created so far: the source of ids
-	all  []*profile // creation order
-	byID map[string]*profile
-	dbs  map[int64]*database
+	mu  sync.Mutex
+	seq uint64 // profiles created so far: the source of ids
+	// writes counts the writes applied, incrWrites those carrying an incr,
+	// incrTwice the profiles that had more than one of those.
+	writes, incrWrites, incrTwice int64
+	all                           []*profile // creation order
+	byID                          map[string]*profile
+	dbs                           map[int64]*database
 }
 
 // database holds the profiles of one db_id and the indexes that make every
@@ -42,6 +45,8 @@ type profile struct {
 	fields   map[string]any
 	subs     []*subscription
 	segments []int64
+	writes   int64 // writes applied to the profile
+	incr     int64 // those that carried an incr
 }
 
 type subscription struct {
@@ -57,6 +62,7 @@ func (s *store) reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.seq = 0
+	s.writes, s.incrWrites, s.incrTwice = 0, 0, 0
 	s.all = nil
 	s.byID = map[string]*profile{}
 	s.dbs = map[int64]*database{}
@@ -162,7 +168,22 @@ func (s *store) apply(c *call, it *item, notFound *apiError) (string, *apiError)
 			p.segments = slices.Delete(p.segments, i, i+1)
 		}
 	}
+	s.countWrite(p, ops)
 	return p.id, nil
+}
+
+// countWrite records one applied write, so a write applied twice shows.
+func (s *store) countWrite(p *profile, ops []fieldOp) {
+	p.writes++
+	s.writes++
+	if !slices.ContainsFunc(ops, func(op fieldOp) bool { return op.act == aIncr }) {
+		return
+	}
+	p.incr++
+	s.incrWrites++
+	if p.incr == 2 {
+		s.incrTwice++
+	}
 }
 
 // seedKey adds the matching key to a profile about to be created: email →
@@ -457,6 +478,8 @@ func (p *profile) snapshot() Profile {
 		Fields:        cloneMap(p.fields),
 		Subscriptions: make([]Subscription, len(p.subs)),
 		Segments:      append([]int64{}, p.segments...),
+		Writes:        p.writes,
+		IncrApplied:   p.incr,
 	}
 	for i, sub := range p.subs {
 		sp.Subscriptions[i] = sub.clone()
@@ -464,10 +487,11 @@ func (p *profile) snapshot() Profile {
 	return sp
 }
 
-func (s *store) count() int {
+// counts returns the number of profiles and the write counts.
+func (s *store) counts() (profiles int, writes, incrWrites, incrTwice int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.all)
+	return len(s.all), s.writes, s.incrWrites, s.incrTwice
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -70,6 +70,7 @@ func TestXMLRoundTrip(t *testing.T) {
 		},
 		Subscriptions: []fakeapi.Subscription{{ResourceID: 2, Channel: "email", Email: "x@example.com", Status: "subscribed"}},
 		Segments:      []int64{4},
+		Writes:        1, IncrApplied: 1, // created with an incr
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("stored from XML (-want +got):\n%s", diff)
@@ -90,6 +91,24 @@ func TestXMLRoundTrip(t *testing.T) {
 	}
 	if got := e.profile(want.ID).Fields["loyalty"]; got != json.Number("5") {
 		t.Errorf("loyalty after XML incr = %v, want 5", got)
+	}
+}
+
+// TestXMLSubscriptionsAsOneObject sends a subscription list the way
+// Altcraft's documentation writes it: the fields of one subscription
+// directly under <subscriptions array='true'>.
+func TestXMLSubscriptionsAsOneObject(t *testing.T) {
+	e := newEnv(t, fakeapi.Options{})
+	x := postXML(t, e, "import", `<xml><token>`+testToken+`</token><db_id>1</db_id><email>a@example.com</email><data>`+
+		`<subscriptions array='true'><resource_id>1</resource_id><channel>email</channel><email>a@example.com</email></subscriptions>`+
+		`</data></xml>`)
+	if x.Error != 0 {
+		t.Fatalf("reply = %+v", x)
+	}
+	got := e.dump()
+	want := []fakeapi.Subscription{{ResourceID: 1, Channel: "email", Email: "a@example.com", Status: "subscribed"}}
+	if len(got) != 1 || !cmp.Equal(got[0].Subscriptions, want) {
+		t.Errorf("stored %+v, want one profile with %+v", got, want)
 	}
 }
 
