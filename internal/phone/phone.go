@@ -17,10 +17,15 @@ func Normalize(s, region string) (e164 string, ok bool) {
 	return Library(s, region)
 }
 
-// tryFast answers for a clean input in a supported region, or says
-// fallback.
+// tryFast answers for a clean input, or a clean number with an extension,
+// in a supported region; or says fallback.
 func tryFast(s, region string) (string, result) {
 	d, plus, clean := digits(s)
+	if !clean && len(s) <= phonenumbers.MAX_INPUT_STRING_LENGTH {
+		if number, ok := splitExtension(s); ok {
+			d, plus, clean = digits(number)
+		}
+	}
 	if !clean {
 		return "", fallback
 	}
