@@ -19,8 +19,12 @@
 //	rec.Event(elapsed, report.EventRateLowered, "rate lowered to 25/s")
 //	// one goroutine, every second:
 //	rec.Sample(report.Sample{Elapsed: …, Rows: …, OK: …, Bad: …, InFlight: …, RateLimit: …, …})
-//	// at the end, after a last Sample:
-//	err := rec.Write(file, report.Final{…})
+//	// at the end, after a last Sample (temporary file + rename):
+//	err := rec.WriteFile("night.html", report.Final{…})
+//
+// The sender need not import this package: EventKind is a plain string, so
+// an interface { ObserveLatency(time.Duration); Event(time.Duration,
+// string, string) } declared on its side is met by a *Recorder.
 //
 // Latencies go into a log-linear histogram (8 buckets per power of two,
 // within 6.25%) that each Sample drains, so the percentiles are those of

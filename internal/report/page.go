@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -24,6 +26,35 @@ func (r *Recorder) Write(w io.Writer, f Final) error {
 		return fmt.Errorf("report: %w", err)
 	}
 	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	return nil
+}
+
+// WriteFile writes the report to path atomically: a temporary file in the
+// same directory, renamed over path once complete (mode 0644), so a reader
+// never sees half a report and a failed write leaves the old one.
+func (r *Recorder) WriteFile(path string, f Final) (err error) {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if err := r.Write(tmp, f); err != nil {
+		return err
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
 	return nil

@@ -31,8 +31,10 @@ type Sample struct {
 	Throttled   int64         // HTTP 429 replies
 }
 
-// EventKind tells what an Event marks on the timeline.
-type EventKind string
+// EventKind tells what an Event marks on the timeline. It is an alias of
+// string so that the sender can declare the method it calls,
+// Event(time.Duration, string, string), without importing this package.
+type EventKind = string
 
 // The kinds of events the sender reports.
 const (

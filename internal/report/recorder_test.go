@@ -180,3 +180,18 @@ func ctxDone(wg *sync.WaitGroup) <-chan struct{} {
 	go func() { wg.Wait(); close(c) }()
 	return c
 }
+
+// TestSenderInterface: the sender can declare the methods it calls with
+// plain types and be handed a *Recorder.
+func TestSenderInterface(t *testing.T) {
+	type observer interface {
+		ObserveLatency(time.Duration)
+		Event(elapsed time.Duration, kind, text string)
+	}
+	var o observer = NewRecorder()
+	o.Event(time.Second, "lowered", "rate lowered to 5/s")
+	_, marks, _ := o.(*Recorder).snapshot()
+	if len(marks) != 1 || marks[0].kind != EventRateLowered {
+		t.Errorf("marks = %+v", marks)
+	}
+}

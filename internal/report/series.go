@@ -122,7 +122,7 @@ func eventMarks(marks []mark) (rate, rug []vmark) {
 func markText(m mark) string {
 	text := m.text
 	if text == "" {
-		text = string(m.kind)
+		text = m.kind
 	}
 	if m.count > 1 {
 		text = fmt.Sprintf("%s (%d× until %s)", text, m.count, clock(m.to))
