@@ -179,28 +179,28 @@ func (s *k8sSet) mappingKey(t *testing.T) string {
 			continue
 		}
 		for _, it := range asList(dig(v, "configMap", "items")) {
-			if p, _ := dig(it, "path").(string); strings.HasSuffix(s.flag(t, "c"), "/"+p) {
+			if p, _ := dig(it, "path").(string); strings.HasSuffix(s.flag(t, "config"), "/"+p) {
 				k, _ := dig(it, "key").(string)
 				return k
 			}
 		}
 	}
-	t.Fatalf("no ConfigMap volume item is mounted as %q", s.flag(t, "c"))
+	t.Fatalf("no ConfigMap volume item is mounted as %q", s.flag(t, "config"))
 	return ""
 }
 
 func asList(v any) []any { l, _ := v.([]any); return l }
 
-// runFlags is `importer run --help` of the real binary: each flag's name and
-// whether it takes a value (PrintDefaults shows a value's type after the
+// helpFlags is `importer run --help` of the real binary: each flag's name
+// and whether it takes a value (the usage shows a value's type after the
 // name, nothing for a bool).
-var runFlags = sync.OnceValues(func() (map[string]bool, error) {
+var helpFlags = sync.OnceValues(func() (map[string]bool, error) {
 	out, err := exec.Command(importerBin, "run", "--help").CombinedOutput()
 	if err != nil {
 		return nil, fmt.Errorf("run --help: %w\n%s", err, out)
 	}
 	flags := map[string]bool{}
-	re := regexp.MustCompile(`(?m)^  -([a-z][a-z0-9-]*)( \S+)?$`)
+	re := regexp.MustCompile(`(?m)^\s+(?:-[a-z], )?--([a-z][a-z0-9-]*)( [A-Za-z]+)?\s{2,}`)
 	for _, m := range re.FindAllStringSubmatch(string(out), -1) {
 		flags[m[1]] = m[2] != ""
 	}
@@ -221,7 +221,7 @@ type parsedArgs struct {
 
 func parseArgs(t *testing.T, args []string) parsedArgs {
 	t.Helper()
-	known, err := runFlags()
+	known, err := helpFlags()
 	if err != nil {
 		t.Fatal(err)
 	}

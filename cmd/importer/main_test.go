@@ -174,7 +174,11 @@ func TestUsageAndVersion(t *testing.T) {
 		{[]string{"check", "--help"}, 0, "Examples:"},
 		{[]string{"frobnicate"}, 1, "unknown command"},
 		{[]string{"run", "-c", "x.yaml"}, 1, "want exactly one INPUT"},
-		{[]string{"run", "--rate", "fast", "x.csv"}, 1, "invalid value"},
+		{[]string{"run", "--rate", "fast", "x.csv"}, 1, `invalid argument "fast" for "--rate" flag: want a number >= 0`},
+		{[]string{"run", "--bacth-size", "5", "x.csv"}, 1, "unknown flag: --bacth-size; did you mean --batch-size?"},
+		{[]string{"validate", "--retyr-unknown", "x.csv"}, 1, "did you mean --retry-unknown?"},
+		{[]string{"run", "x.csv", "--config"}, 1, "flag needs an argument: --config"},
+		{[]string{"check", "--confg", "x.yaml"}, 1, "did you mean --config?"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			cmd := exec.Command(importerBin, tc.args...)

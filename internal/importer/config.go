@@ -31,19 +31,41 @@ func loadConfig(o *Options) (*mapping.Config, error) {
 		cfg.API.URL = src.val
 		break
 	}
+	flags := map[string]string{} // config key → the flag that set it
 	if o.Rate != nil {
 		cfg.API.Rate = *o.Rate
+		flags["api.rate"] = fmt.Sprintf("--rate %g", *o.Rate)
 	}
 	if o.Concurrency != nil {
 		cfg.API.Concurrency = *o.Concurrency
+		flags["api.concurrency"] = fmt.Sprintf("--concurrency %d", *o.Concurrency)
 	}
 	if o.BatchSize != nil {
 		cfg.API.BatchSize = *o.BatchSize
+		flags["api.batch_size"] = fmt.Sprintf("--batch-size %d", *o.BatchSize)
 	}
 	if err := cfg.Validate(); err != nil {
-		return nil, err
+		return nil, blameFlags(err, flags)
 	}
 	return cfg, nil
+}
+
+// blameFlags rewords the problems of config keys that a flag set, so they
+// name the flag rather than a line of the config that said something else:
+// "--batch-size 20000: 20000 is out of range …".
+func blameFlags(err error, flags map[string]string) error {
+	var ce *mapping.ConfigError
+	if len(flags) == 0 || !errors.As(err, &ce) {
+		return err
+	}
+	out := &mapping.ConfigError{Problems: make([]mapping.Problem, len(ce.Problems))}
+	for i, p := range ce.Problems {
+		if flag, ok := flags[p.Path]; ok {
+			p = mapping.Problem{Path: flag, Msg: p.Msg}
+		}
+		out.Problems[i] = p
+	}
+	return out
 }
 
 // urlProblem says what is wrong with an API URL, or nil.

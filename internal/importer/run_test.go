@@ -589,3 +589,24 @@ func BenchmarkShardOf(b *testing.B) {
 		ShardOf("anna.ivanova@mail.ru", 4)
 	}
 }
+
+// TestFlagProblemsNameTheFlag: a bad value given on the command line is
+// reported against the flag, not against a config line that said
+// something else.
+func TestFlagProblemsNameTheFlag(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "c.yaml")
+	in := filepath.Join(dir, "in.csv")
+	if err := os.WriteFile(cfg, []byte("api: {batch_size: 10}\nrequest: {db_id: 1, matching: email}\nfields:\n  email: Email\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(in, []byte("Email\na@example.com\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	big := 20000
+	_, err := Run(context.Background(), Options{Mode: ModeValidate, Config: cfg, Input: in, BatchSize: &big})
+	want := "--batch-size 20000: 20000 is out of range; use 1 (one profile per call) up to 10000"
+	if err == nil || err.Error() != want {
+		t.Errorf("Run(--batch-size 20000) = %v, want %q", err, want)
+	}
+}
