@@ -94,6 +94,11 @@ func runFlags(fs *pflag.FlagSet, o *importer.Options, logFormat *string) {
 	fs.Var(optFloat{&o.Rate}, "rate", "requests per second, shared by all workers; 0 = unlimited (default api.rate)")
 	fs.Var(optInt{&o.Concurrency}, "concurrency", "requests in flight; 0 = auto (default api.concurrency)")
 	fs.Var(optInt{&o.BatchSize}, "batch-size", "profiles per request; > 1 uses update_batch/import_batch (default api.batch_size)")
+	fs.StringVar(&o.Report, "report", "", "write a self-contained HTML run report (charts, errors, config) to this file")
+	fs.StringVar(&o.MetricsPush, "metrics-push", "", "push the run's metrics to this Prometheus Pushgateway URL")
+	fs.StringVar(&o.MetricsFile, "metrics-file", "", "write the run's metrics for node_exporter's textfile collector to this .prom file")
+	fs.StringVar(&o.Ping, "ping", "", "healthchecks-style URL: URL/start at the start, URL on exit 0, URL/fail otherwise")
+	fs.StringVar(&o.Notify, "notify", "", "POST the JSON summary (with a text line for Slack/Mattermost) to this URL at the end")
 }
 
 // parse parses args with fs. It returns the positional arguments, and an
@@ -182,7 +187,7 @@ func usageFor(fs *pflag.FlagSet, w io.Writer, text string) func() {
 }
 
 func runCmd(ctx context.Context, mode importer.Mode, args []string, stderr io.Writer) int {
-	o := importer.Options{Mode: mode, Stderr: stderr}
+	o := importer.Options{Mode: mode, Stderr: stderr, Command: append([]string{"importer", string(mode)}, args...)}
 	var logFormat string
 	fs := newFlagSet(string(mode), stderr)
 	runFlags(fs, &o, &logFormat)

@@ -46,6 +46,13 @@ type Options struct {
 	Progress    string   // auto | bar | log | none
 	Neutralise  bool     // prefix spreadsheet formulas in the rejects file with '
 
+	Report      string   // self-contained HTML run report; "" = none
+	MetricsPush string   // Prometheus Pushgateway URL; "" = none
+	MetricsFile string   // node_exporter textfile collector path; "" = none
+	Ping        string   // healthchecks-style check URL: /start, success, /fail; "" = none
+	Notify      string   // webhook URL that gets the JSON summary; "" = none
+	Command     []string // the command line, for the report (token-like values are masked there)
+
 	Stdin  io.Reader              // "-" input; nil = os.Stdin
 	Stderr io.Writer              // summary and progress; nil = os.Stderr
 	Logger *slog.Logger           // nil = discard

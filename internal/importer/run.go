@@ -34,7 +34,9 @@ func Run(ctx context.Context, o Options) (*results.Summary, error) {
 	prog := newProgress(&o, s.in, s.p.counters(), s.log)
 	runErr := s.p.run(ctx)
 	prog.stop()
-	return s.finish(runErr)
+	sum, err := s.finish(runErr)
+	s.tel.finish(sum, ExitCode(err))
+	return sum, err
 }
 
 // session is one run's resources, opened in order by open and released by
@@ -49,6 +51,7 @@ type session struct {
 	lock    *results.FileLock
 	out     *outputs
 	p       *pipeline
+	tel     *telemetry
 	closers []func() error
 }
 
@@ -112,6 +115,7 @@ func open(o *Options) (_ *session, err error) {
 	if s.out.payloads != nil {
 		s.p.envelope = m.AppendEnvelope(nil, false)
 	}
+	s.tel = startTelemetry(s)
 	if o.Mode == ModeRun {
 		if s.p.pool, err = s.newPool(m, token); err != nil {
 			return nil, err
@@ -139,6 +143,7 @@ func (s *session) newPool(m *mapping.Mapper, token string) (*sender.Pool, error)
 		Envelope:      m.AppendEnvelope(nil, false),
 		BatchEnvelope: m.AppendEnvelope(nil, true),
 		BeforeSend:    s.p.inFlight,
+		Observer:      s.tel.observer(),
 		Logger:        s.log,
 	})
 	if err != nil {
@@ -166,28 +171,53 @@ func (s *session) finish(runErr error) (*results.Summary, error) {
 		st := p.pool.Stats()
 		sum.Requests, sum.Retries = st.Requests, st.Retries
 	}
+	sum.Input, sum.Config, sum.StartedAt = o.Input, o.Config, s.start
 	if runErr == nil && closeErr == nil && o.Mode == ModeRun {
 		if err := results.MarkFinished(s.paths.results, p.rowsRead(), time.Now()); err != nil {
 			closeErr = err
 		}
 	}
+	err := p.verdict(runErr, closeErr)
+	sum.ExitCode, sum.Interrupted, sum.FinishedAt = ExitCode(err), errors.Is(err, ErrInterrupted), time.Now()
 	stderr := o.stderr()
 	_ = sum.WriteText(stderr)
-	fmt.Fprintf(stderr, "results: %s\n", s.paths.results)
+	if errors.Is(closeErr, results.ErrJournalLost) {
+		fmt.Fprintf(stderr, "results: %s was lost during the run: the rows it should hold are not recorded\n", s.paths.results)
+	} else {
+		fmt.Fprintf(stderr, "results: %s\n", s.paths.results)
+	}
 	s.adviseRejects(stderr)
 	if o.Summary != "" {
-		if err := writeSummaryFile(o.Summary, sum); err != nil {
-			closeErr = errors.Join(closeErr, err)
+		if werr := writeSummaryFile(o.Summary, sum); werr != nil {
+			// A summary a cron job cannot read is fatal, whatever the rows did.
+			if err != nil {
+				werr = fmt.Errorf("%w (and the run: %v)", werr, err)
+			}
+			err = werr
+			sum.ExitCode = ExitCode(err)
 		}
 	}
-	err := p.verdict(runErr, closeErr)
 	switch {
 	case errors.Is(err, ErrInterrupted):
-		fmt.Fprintf(stderr, "interrupted: %d rows not finished; run the same command with --resume to continue\n", sum.NotSent)
+		fmt.Fprintf(stderr, "interrupted: %d rows read but not finished%s; run the same command with --resume to continue\n",
+			sum.NotSent, s.unread())
 	case errors.Is(err, ErrMaxErrors):
 		fmt.Fprintf(stderr, "stopped early: --max-errors %s reached; %d rows not sent (--resume continues after you fix the data)\n", p.budget, sum.NotSent)
 	}
 	return sum, err
+}
+
+// unread estimates, for a run that stopped early, the rows of the input it
+// never read: ", and about N more not read yet (P% of the input)", or ""
+// when the input's size is unknown or it was read to the end.
+func (s *session) unread() string {
+	size, done, rows := s.in.Size(), s.in.BytesRead(), s.p.rowsRead()
+	if size <= 0 || done <= 0 || done >= size || rows == 0 {
+		return ""
+	}
+	left := size - done
+	est := int64(float64(left) / float64(done) * float64(rows))
+	return fmt.Sprintf(", and about %d more not read yet (%.0f%% of the input)", est, 100*float64(left)/float64(size))
 }
 
 // adviseRejects says where the rejected rows are and what to do with them:

@@ -46,6 +46,14 @@ type Summary struct {
 	// valid and invalid rows and no requests reads as a dry run even unset.
 	Validate bool
 
+	// What the run was, for the JSON summary (the text leaves them out):
+	// the input and config as given, the exit code, whether a signal
+	// stopped it, when it started and finished.
+	Input, Config         string
+	ExitCode              int
+	Interrupted           bool
+	StartedAt, FinishedAt time.Time
+
 	groups map[groupKey]*Group
 }
 
@@ -303,6 +311,12 @@ func formatRate(r float64) string {
 
 // summaryJSON is the --summary file's layout.
 type summaryJSON struct {
+	Input           string  `json:"input"`
+	Config          string  `json:"config"`
+	ExitCode        int     `json:"exit_code"`
+	Interrupted     bool    `json:"interrupted"`
+	StartedAt       string  `json:"started_at,omitempty"`
+	FinishedAt      string  `json:"finished_at,omitempty"`
 	Rows            int64   `json:"rows"`
 	OK              int64   `json:"ok"`
 	Failed          int64   `json:"failed"`
@@ -319,12 +333,23 @@ type summaryJSON struct {
 	ErrorGroups     []Group `json:"error_groups"`
 }
 
-// WriteJSON writes the machine-readable summary (--summary): rows, ok,
+// rfc3339 formats t for the JSON summary; "" for the zero time.
+func rfc3339(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// WriteJSON writes the machine-readable summary (--summary): input, config,
+// exit_code, interrupted, started_at, finished_at (RFC 3339), rows, ok,
 // failed, invalid, unknown, valid, skipped, skipped_unknown, not_sent, requests, retries,
 // duration_seconds, rows_per_second and error_groups [{error, column, count,
 // rows}] (an empty list, never null).
 func (s *Summary) WriteJSON(w io.Writer) error {
 	v := summaryJSON{
+		Input: s.Input, Config: s.Config, ExitCode: s.ExitCode, Interrupted: s.Interrupted,
+		StartedAt: rfc3339(s.StartedAt), FinishedAt: rfc3339(s.FinishedAt),
 		Rows: s.Rows, OK: s.OK, Failed: s.Failed, Invalid: s.Invalid, Unknown: s.Unknown, Valid: s.Valid,
 		Skipped: s.Skipped, SkippedUnknown: s.SkippedUnknown, NotSent: s.NotSent, Requests: s.Requests, Retries: s.Retries,
 		DurationSeconds: math.Round(s.Duration.Seconds()*1000) / 1000,

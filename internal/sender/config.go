@@ -57,14 +57,34 @@ type Config struct {
 	// so that a crash during the request leaves them Unknown instead of
 	// sending them again. An error stops the run before the request.
 	BeforeSend func(ids []int64) error
-	// ObserveLatency, when set, is called with the round trip of every
-	// attempt that got a reply, from many goroutines: it must be cheap.
-	ObserveLatency func(time.Duration)
+	// Observer, when set, hears every round trip and the events a run
+	// report marks on its timeline.
+	Observer Observer
 	// BreakerSample is how many first requests failing alike stop the run
 	// (and how many requests giving up on network errors in a row); 0 =
 	// DefaultBreakerSample, < 0 disables the breaker.
 	BreakerSample int
 }
+
+// Observer hears what a run report charts. Its methods are called from
+// many goroutines, on the request path: they must be cheap and must not
+// block.
+type Observer interface {
+	// ObserveLatency is called with the round trip of every attempt that
+	// got a reply.
+	ObserveLatency(d time.Duration)
+	// Event marks a moment: kind is one of the Event* constants, text says
+	// what happened ("rate lowered to 25/s").
+	Event(at time.Time, kind, text string)
+}
+
+// The kinds of Observer events.
+const (
+	EventThrottled   = "429"       // a request was answered HTTP 429
+	EventRetry       = "retry"     // a request is sent again
+	EventRateLowered = "lowered"   // AIMD lowered the rate
+	EventRecovered   = "recovered" // AIMD brought the rate back
+)
 
 // settings is a validated Config with defaults applied and derived values.
 type settings struct {

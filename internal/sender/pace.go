@@ -129,6 +129,7 @@ type pacer struct {
 	// would keep the old rate long after a decrease (go-libs §4.1).
 	serial chan struct{}
 	log    *slog.Logger
+	obs    Observer // nil: nobody listens
 
 	mu         sync.Mutex
 	configured float64 // 0 = unlimited
@@ -219,6 +220,7 @@ func (p *pacer) throttled(sentAt, now time.Time, repeat int) (widespread bool) {
 	p.setLocked(next)
 	p.log.Info("API throttled (HTTP 429): lowering the request rate",
 		"rate", round1(next), "from", round1(from))
+	p.event(now, EventRateLowered, "rate lowered to "+round1(next)+"/s")
 	return true
 }
 
@@ -271,10 +273,12 @@ func (p *pacer) tick(now time.Time) {
 	if p.configured == 0 {
 		p.setLocked(0)
 		p.log.Info("request rate recovered: limit lifted")
+		p.event(now, EventRecovered, "rate limit lifted")
 		return
 	}
 	p.setLocked(p.ceiling)
 	p.log.Info("request rate recovered", "rate", round1(p.ceiling))
+	p.event(now, EventRecovered, "rate recovered to "+round1(p.ceiling)+"/s")
 }
 
 // setLocked applies a rate; 0 = unlimited. Caller holds mu.
@@ -288,6 +292,13 @@ func (p *pacer) setLocked(r float64) {
 	p.lim.SetLimit(rate.Limit(r))
 	p.lim.SetBurst(burstFor(r))
 	p.free.Store(false)
+}
+
+// event tells the observer, if any, of a rate change.
+func (p *pacer) event(at time.Time, kind, text string) {
+	if p.obs != nil {
+		p.obs.Event(at, kind, text)
+	}
 }
 
 // rate returns the current limit in requests per second; 0 = unlimited.

@@ -57,6 +57,7 @@ func NewPool(cfg Config) (*Pool, error) {
 	}
 	p := &Pool{s: s, breaker: newBreaker(s.BreakerSample, s.MaxAttempts)}
 	p.pace = newPacer(s.Rate, s.Logger, time.Now())
+	p.pace.obs = s.Observer
 	p.limit.Store(int64(s.bound))
 	p.maxBytes.Store(int64(s.MaxBatchBytes))
 	return p, nil

@@ -162,6 +162,12 @@ func (r *run) send(u *unit, live []Job, batch bool, b *body) {
 // adds nothing to it, and an occasional 429 only backs off its own request.
 func (r *run) wait(o outcome, sentAt, now time.Time, failures, throttles int, live []Job) error {
 	p, s := r.p, r.s
+	if s.Observer != nil {
+		if o.throttled {
+			s.Observer.Event(now, EventThrottled, o.code)
+		}
+		s.Observer.Event(now, EventRetry, o.code)
+	}
 	n := failures
 	if o.throttled {
 		n = throttles
@@ -469,8 +475,8 @@ func (r *run) attempt(b *body, items int) (x exchange) {
 	default:
 		rtt := time.Since(start)
 		r.p.recordLatency(rtt)
-		if s.ObserveLatency != nil {
-			s.ObserveLatency(rtt)
+		if s.Observer != nil {
+			s.Observer.ObserveLatency(rtt)
 		}
 		if x.status >= 200 && (x.status < 300 || x.status >= 400) {
 			// 4xx and 5xx too: an API envelope with an error code proves
