@@ -8,6 +8,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"importer/internal/sender"
 )
 
 // Mode says what Run does with each mapped row.
@@ -198,10 +200,20 @@ func readToken(o *Options, log *slog.Logger) (string, error) {
 		if tok == "" {
 			return "", fmt.Errorf("token file %s is empty", o.TokenFile)
 		}
-		return tok, nil
+		return tok, checkToken(tok, "the token in "+o.TokenFile)
 	}
 	if tok := strings.TrimSpace(o.getenv(EnvToken)); tok != "" {
-		return tok, nil
+		return tok, checkToken(tok, EnvToken)
 	}
 	return "", errors.New("no API token: set " + EnvToken + " or pass --token-file FILE")
+}
+
+// checkToken refuses a token too short to be masked reliably wherever a
+// server might echo it (any run of 8 of its characters is masked).
+func checkToken(tok, where string) error {
+	if len(tok) < sender.MinTokenLength {
+		return fmt.Errorf("%s has %d characters, want at least %d: check it (Altcraft's tokens are much longer)",
+			where, len(tok), sender.MinTokenLength)
+	}
+	return nil
 }

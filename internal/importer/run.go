@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"importer/internal/input"
@@ -82,6 +83,10 @@ func open(o *Options) (_ *session, err error) {
 		}
 		if err := checkURL(s.cfg.API.URL, s.log); err != nil {
 			return nil, err
+		}
+		if strings.Contains(strings.ToLower(s.cfg.API.URL), strings.ToLower(token)) {
+			return nil, errors.New("the API URL contains the API token: remove it from the URL; " +
+				"the token goes only in " + EnvToken + " or --token-file, and travels in the request body")
 		}
 	}
 	if s.in, err = openInput(o, s.cfg); err != nil {

@@ -97,6 +97,7 @@ type settings struct {
 	bodyToken           string // the token for the body; "" with Bearer
 	auth                string // the Authorization header; "" without Bearer
 	randN               func(int64) int64
+	mask                *masker
 	ownClient           bool // the client was built here: Run closes its idle connections
 }
 
@@ -114,7 +115,7 @@ func (c Config) settle() (*settings, error) {
 	default:
 		return nil, fmt.Errorf("api endpoint %q: want update or import", c.Endpoint)
 	}
-	base := strings.TrimRight(u.String(), "/") + "/api/v1.1/profiles/" + c.Endpoint
+	base := apiBase(u.String()) + "/api/v1.1/profiles/" + c.Endpoint
 	if s.singleReq, err = http.NewRequest(http.MethodPost, base, nil); err != nil {
 		return nil, fmt.Errorf("api url %q: %w", u.Redacted(), err)
 	}
@@ -126,6 +127,11 @@ func (c Config) settle() (*settings, error) {
 	if c.Token == "" {
 		return nil, errors.New("no API token: set ALTCRAFT_TOKEN or --token-file")
 	}
+	if len(c.Token) < MinTokenLength {
+		return nil, fmt.Errorf("the API token has %d characters, want at least %d (check ALTCRAFT_TOKEN/--token-file)",
+			len(c.Token), MinTokenLength)
+	}
+	s.mask = newMasker(c.Token)
 	if c.Bearer {
 		s.auth = "Bearer " + c.Token
 	} else {
@@ -197,6 +203,19 @@ func (c Config) settle() (*settings, error) {
 	return s, nil
 }
 
+// apiBase is the API URL without a trailing slash, and without the
+// /api/v1.1 (or /api/v1.1/profiles) a user may copy from the docs: the
+// importer appends the method's whole path itself.
+func apiBase(u string) string {
+	u = strings.TrimRight(u, "/")
+	for _, suffix := range []string{"/api/v1.1/profiles", "/api/v1.1"} {
+		if strings.HasSuffix(u, suffix) {
+			return strings.TrimSuffix(u, suffix)
+		}
+	}
+	return u
+}
+
 // redact hides userinfo in a URL that did not parse.
 func redact(raw string) string {
 	if i := strings.LastIndex(raw, "@"); i >= 0 {
@@ -240,17 +259,15 @@ func guardClient(c *http.Client, bound int) *http.Client {
 	return &out
 }
 
-// scrub removes the token from an outcome's texts. Replies are the API's to
-// word, and an error_text may quote what it was sent.
+// scrub removes the token from an outcome's texts, in every form a server
+// may echo it (see masker). Replies are the API's to word, and an
+// error_text may quote what it was sent.
 func (s *settings) scrub(o outcome) outcome {
-	if !strings.Contains(o.text, s.Token) && (o.fatal == nil || !strings.Contains(o.fatal.Reason, s.Token)) {
-		return o
-	}
-	o.text = strings.ReplaceAll(o.text, s.Token, "***")
-	o.sig = strings.ReplaceAll(o.sig, s.Token, "***")
+	o.text = s.mask.mask(o.text)
+	o.sig = s.mask.mask(o.sig)
 	if o.fatal != nil {
 		fe := *o.fatal
-		fe.Reason = strings.ReplaceAll(fe.Reason, s.Token, "***")
+		fe.Reason = s.mask.mask(fe.Reason)
 		o.fatal = &fe
 	}
 	return o

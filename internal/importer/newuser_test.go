@@ -1,0 +1,64 @@
+package importer
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"importer/internal/fakeapi"
+)
+
+// TestAPIURLForms: the API URL may be given as the host or as the docs
+// write it, ending in /api/v1.1; either reaches the same methods.
+func TestAPIURLForms(t *testing.T) {
+	for _, suffix := range []string{"", "/", "/api/v1.1", "/api/v1.1/", "/api/v1.1/profiles"} {
+		t.Run("base"+suffix, func(t *testing.T) {
+			dir := t.TempDir()
+			fake, url := startFake(t, fakeapi.Options{})
+			o := baseOptions(ModeRun, writeFile(t, dir, "c.yaml", simpleConfig), genCSV(t, dir, 3, 3, false), dir)
+			o.APIURL = url + suffix
+			if r := runImporter(t, context.Background(), o); r.code != ExitOK {
+				t.Fatalf("--api-url %s: exit %d: %v\n%s", o.APIURL, r.code, r.err, r.stderr)
+			}
+			if n := fake.Stats().Requests; n != 3 {
+				t.Errorf("the API got %d requests, want 3", n)
+			}
+		})
+	}
+}
+
+// TestTokenRules: a token too short to be masked reliably is refused, and
+// so is an API URL that carries the token; neither message shows it.
+func TestTokenRules(t *testing.T) {
+	tests := []struct {
+		name, token, urlSuffix, want string
+	}{
+		{"Short", "x1", "", "ALTCRAFT_TOKEN has 2 characters, want at least 8"},
+		{"InURLPath", testToken, "/" + testToken, "the API URL contains the API token"},
+		{"InURLPathAnyCase", testToken, "/" + strings.ToUpper(testToken), "the API URL contains the API token"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			fake, url := startFake(t, fakeapi.Options{})
+			o := baseOptions(ModeRun, writeFile(t, dir, "c.yaml", simpleConfig), genCSV(t, dir, 3, 3, false), dir)
+			o.APIURL = url + tt.urlSuffix
+			o.Getenv = func(k string) string {
+				if k == EnvToken {
+					return tt.token
+				}
+				return ""
+			}
+			r := runImporter(t, context.Background(), o)
+			if r.code != ExitFatal || r.err == nil || !strings.Contains(r.err.Error(), tt.want) {
+				t.Fatalf("exit %d, error %v; want exit 1 saying %q", r.code, r.err, tt.want)
+			}
+			if strings.Contains(strings.ToLower(r.err.Error()+r.stderr), strings.ToLower(tt.token)) {
+				t.Errorf("the token shows in the output:\n%v\n%s", r.err, r.stderr)
+			}
+			if n := fake.Stats().Requests; n != 0 {
+				t.Errorf("the API got %d requests", n)
+			}
+		})
+	}
+}
