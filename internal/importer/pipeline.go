@@ -76,6 +76,8 @@ type pipeline struct {
 	// counters shared with the progress reporter
 	done, ok, bad, notSent, skipped atomic.Int64
 	skippedUnknown, nread           atomic.Int64 // nread: every record read, skipped ones too
+	passed                          atomic.Int64 // rows read that this run will not finish: skipped, other shards
+	eof                             atomic.Bool  // the reader reached the end of the input
 	rejected                        int64        // writer-owned
 
 	readErr error // fatal reading error (reader-owned until the reader ends)
@@ -259,7 +261,9 @@ func (p *pipeline) readStream(add func(*input.Record) bool, flush func() bool) b
 // readFailed ends reading: quietly at EOF, else stopping the run with the
 // input's error (which names the file and line).
 func (p *pipeline) readFailed(err error) {
-	if !errors.Is(err, io.EOF) {
+	if errors.Is(err, io.EOF) {
+		p.eof.Store(true)
+	} else {
 		p.readErr = err
 		p.stop(p.readErr)
 	}
@@ -274,9 +278,11 @@ func (p *pipeline) skip(rec *input.Record) bool {
 		return false
 	case p.prev.OK(rec.Row):
 		p.skipped.Add(1)
+		p.passed.Add(1)
 		return true
 	case !p.retryUnknown && p.prev.Unknown(rec.Row):
 		p.skippedUnknown.Add(1)
+		p.passed.Add(1)
 		return true
 	}
 	return false
@@ -361,6 +367,7 @@ func (p *pipeline) dispatch(ordered <-chan *chunk, jobs chan<- sender.Job, local
 func (p *pipeline) route(it *item, jobs chan<- sender.Job, outs []outcome) []outcome {
 	rec := it.rec
 	if it.other {
+		p.passed.Add(1)
 		return outs
 	}
 	if it.err != nil {
@@ -618,5 +625,5 @@ func slug(s string) string {
 
 // counters exposes the live counts to the progress reporter.
 func (p *pipeline) counters() *counters {
-	return &counters{done: &p.done, ok: &p.ok, bad: &p.bad}
+	return &counters{done: &p.done, ok: &p.ok, bad: &p.bad, read: &p.nread, passed: &p.passed, eof: &p.eof}
 }

@@ -24,7 +24,10 @@ const (
 
 // counters are the live counts the pipeline publishes.
 type counters struct {
-	done, ok, bad *atomic.Int64
+	done, ok, bad *atomic.Int64 // rows finished (journal lines), and of them ok / not ok
+	read          *atomic.Int64 // rows read, skipped ones too
+	passed        *atomic.Int64 // rows read that this run will not finish: skipped, other shards
+	eof           *atomic.Bool  // the reader reached the end: the total is known
 }
 
 // bytesSource is the part of input.File progress needs.
@@ -34,6 +37,41 @@ type bytesSource interface {
 }
 
 var _ bytesSource = (*input.File)(nil)
+
+// estimate is how far a run is, in rows.
+type estimate struct {
+	done  int64 // rows finished
+	total int64 // rows this run will finish: exact once the input was read, estimated before; -1 unknown
+	exact bool
+}
+
+// estimateRows says how many rows the run will finish. Once the reader
+// reached the end the count is exact (rows read less those this run
+// passes over); before, rows read so far are scaled by the share of the
+// input's bytes read. Off a file of unknown size there is no estimate.
+func estimateRows(done, read, passed, bytesRead, size int64, eof bool) estimate {
+	e := estimate{done: done, total: -1}
+	mine := read - passed
+	switch {
+	case eof:
+		e.total, e.exact = mine, true
+	case size > 0 && bytesRead > 0:
+		e.total = int64(float64(mine) * float64(size) / float64(bytesRead))
+	}
+	if e.total >= 0 && e.total < done {
+		e.total = done
+	}
+	return e
+}
+
+// eta is the time left at the rate so far; 0 when it cannot be told.
+func (e estimate) eta(elapsed time.Duration) time.Duration {
+	if e.total <= 0 || e.done <= 0 || elapsed <= 0 {
+		return 0
+	}
+	rate := float64(e.done) / elapsed.Seconds()
+	return time.Duration(float64(e.total-e.done) / rate * float64(time.Second)).Round(time.Second)
+}
 
 // progress shows how far the run is: a bar on a terminal, calm log lines
 // otherwise (cron mails and log collectors get no carriage returns).
@@ -59,11 +97,13 @@ func newProgress(o *Options, src bytesSource, c *counters, log *slog.Logger) *pr
 	}
 	switch mode {
 	case "bar":
-		p.bar = progressbar.NewOptions64(src.Size(),
+		p.bar = progressbar.NewOptions64(-1,
 			progressbar.OptionSetWriter(o.stderr()),
-			progressbar.OptionShowBytes(true),
 			progressbar.OptionSetWidth(30),
 			progressbar.OptionThrottle(barRefresh),
+			progressbar.OptionShowCount(),
+			progressbar.OptionShowIts(),
+			progressbar.OptionSetItsString("rows"),
 			progressbar.OptionShowElapsedTimeOnFinish(),
 			progressbar.OptionSetPredictTime(true),
 			progressbar.OptionClearOnFinish(),
@@ -83,49 +123,76 @@ func isTTY(o *Options, w io.Writer) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
+// runBar shows rows finished against the rows the run will finish (an
+// estimate until the reader reaches the end), with the rate and the time
+// left. Bytes read would reach 100% long before a slow API has the rows.
 func (p *progress) runBar(src bytesSource, c *counters) {
 	t := time.NewTicker(barRefresh)
 	defer t.Stop()
-	start := time.Now()
+	max := int64(-1)
 	for {
 		select {
 		case <-p.quit:
 			_ = p.bar.Finish()
 			return
 		case <-t.C:
-			el := time.Since(start).Seconds()
-			p.bar.Describe(fmt.Sprintf("%d rows %.0f/s ok %d bad %d",
-				c.done.Load(), float64(c.done.Load())/max(el, 0.001), c.ok.Load(), c.bad.Load()))
-			_ = p.bar.Set64(src.BytesRead())
+			e := c.estimate(src)
+			if e.total != max && e.total >= 0 {
+				max = e.total
+				p.bar.ChangeMax64(max)
+			}
+			word := "about "
+			if e.exact {
+				word = ""
+			}
+			p.bar.Describe(fmt.Sprintf("ok %d, bad %d of %s%s rows", c.ok.Load(), c.bad.Load(), word, countText(e.total)))
+			_ = p.bar.Set64(e.done)
 		}
 	}
 }
 
+func countText(n int64) string {
+	if n < 0 {
+		return "?"
+	}
+	return fmt.Sprint(n)
+}
+
+// estimate reads the counters now.
+func (c *counters) estimate(src bytesSource) estimate {
+	return estimateRows(c.done.Load(), c.read.Load(), c.passed.Load(), src.BytesRead(), src.Size(), c.eof.Load())
+}
+
+// runLog writes a progress line every logInterval, and at every 10% of the
+// rows to finish: rows done, ok, bad, rate, percent and time left.
 func (p *progress) runLog(src bytesSource, c *counters, log *slog.Logger) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	start := time.Now()
 	last := start
 	lastShare := int64(0)
-	size := src.Size()
 	for {
 		select {
 		case <-p.quit:
 			return
 		case now := <-t.C:
+			e := c.estimate(src)
 			share := int64(-1)
-			if size > 0 {
-				share = src.BytesRead() * 100 / size
+			if e.total > 0 {
+				share = e.done * 100 / e.total
 			}
 			if now.Sub(last) < logInterval && (share < 0 || share/logEveryShare <= lastShare/logEveryShare) {
 				continue
 			}
 			last, lastShare = now, share
-			el := now.Sub(start).Seconds()
-			args := []any{"rows", c.done.Load(), "ok", c.ok.Load(), "bad", c.bad.Load(),
-				"rows_per_second", int64(float64(c.done.Load()) / max(el, 0.001))}
+			el := now.Sub(start)
+			args := []any{"rows", e.done, "ok", c.ok.Load(), "bad", c.bad.Load(),
+				"rows_per_second", int64(float64(e.done) / max(el.Seconds(), 0.001))}
 			if share >= 0 {
-				args = append(args, "percent", share)
+				args = append(args, "percent", share, "of_rows", e.total, "exact", e.exact)
+			}
+			if left := e.eta(el); left > 0 {
+				args = append(args, "eta", left.String())
 			}
 			log.Info("progress", args...)
 		}
