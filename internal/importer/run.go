@@ -182,6 +182,14 @@ func (s *session) finish(runErr error) (*results.Summary, error) {
 			closeErr = err
 		}
 	}
+	if p.prev != nil && closeErr == nil {
+		// A resumed run's counts are its own rows; say how the whole
+		// journal stands too.
+		if all, err := results.ReadJournal(s.paths.results); err == nil {
+			c := all.Count()
+			sum.Final = &c
+		}
+	}
 	err := p.verdict(runErr, closeErr)
 	sum.ExitCode, sum.Interrupted, sum.FinishedAt = ExitCode(err), errors.Is(err, ErrInterrupted), time.Now()
 	stderr := o.stderr()

@@ -277,6 +277,9 @@ func TestInterruptAndResume(t *testing.T) {
 	if r2.sum.Skipped != int64(len(first)) || r2.sum.OK != 400-int64(len(first)) {
 		t.Errorf("resumed run skipped %d and sent %d ok, want %d and %d", r2.sum.Skipped, r2.sum.OK, len(first), 400-len(first))
 	}
+	if f := r2.sum.Final; f == nil || f.OK != 400 || f.Failed+f.Invalid+f.Unknown != 0 {
+		t.Errorf("resumed run's final counts = %+v, want all 400 rows ok", f)
+	}
 	all := readJournal(t, o.Results)
 	okCount := map[string]int{}
 	for _, row := range all {

@@ -40,7 +40,7 @@ func TestInFlight(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := Counts{OK: 1, Unknown: 1, InFlight: 1, Other: 1}
+			want := Counts{OK: 1, Failed: 1, Unknown: 1, InFlight: 1, Other: 1}
 			if got := prev.Count(); got != want {
 				t.Errorf("Count() = %+v, want %+v", got, want)
 			}

@@ -49,6 +49,11 @@ type Summary struct {
 	// What the run was, for the JSON summary (the text leaves them out):
 	// the input and config as given, the exit code, whether a signal
 	// stopped it, when it started and finished.
+	// Final is how every row of the journal ended, this run's and earlier
+	// runs' together (the last line of each row wins): set after a resumed
+	// run, whose own counts hold only the rows it finished.
+	Final *Counts
+
 	Input, Config         string
 	ExitCode              int
 	Interrupted           bool
@@ -269,6 +274,10 @@ func (s *Summary) WriteText(w io.Writer) error {
 	if s.Requests > 0 || s.Retries > 0 {
 		fmt.Fprintf(bw, "requests %d, retries %d\n", s.Requests, s.Retries)
 	}
+	if f := s.Final; f != nil {
+		fmt.Fprintf(bw, "the journal now, with earlier runs: %d ok, %d failed, %d invalid, %d unknown\n",
+			f.OK, f.Failed, f.Invalid, f.Unknown)
+	}
 	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("write summary: %w", err)
 	}
@@ -331,6 +340,7 @@ type summaryJSON struct {
 	DurationSeconds float64 `json:"duration_seconds"`
 	RowsPerSecond   float64 `json:"rows_per_second"`
 	ErrorGroups     []Group `json:"error_groups"`
+	Final           *Counts `json:"final,omitempty"`
 }
 
 // rfc3339 formats t for the JSON summary; "" for the zero time.
@@ -355,6 +365,7 @@ func (s *Summary) WriteJSON(w io.Writer) error {
 		DurationSeconds: math.Round(s.Duration.Seconds()*1000) / 1000,
 		RowsPerSecond:   math.Round(s.rate()*100) / 100,
 		ErrorGroups:     s.Groups(),
+		Final:           s.Final,
 	}
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
