@@ -101,6 +101,13 @@ func (x *buffer) free() {
 type body struct {
 	buf  []byte
 	refs atomic.Int32
+	// plain: not pooled, handed to the transport as a *bytes.Reader. The
+	// transport writes the headers and a body of a type it knows to be in
+	// memory in one write; any other type (the pooled reader below) makes
+	// it flush the headers first: two writes, two syscalls per request.
+	// Single-profile bodies are small, so they are plain; batch bodies
+	// (up to 10 MB) are pooled, where one more write does not matter.
+	plain bool
 }
 
 var bodyPool = sync.Pool{New: func() any { return &body{buf: make([]byte, 0, 4<<10)} }}
@@ -113,8 +120,16 @@ func newBody() *body {
 	return b
 }
 
+// newPlainBody returns an empty body that is not pooled (see body.plain).
+func newPlainBody(size int) *body {
+	return &body{buf: make([]byte, 0, size), plain: true}
+}
+
 // release drops one reference; the last one returns the body to the pool.
 func (b *body) release() {
+	if b.plain {
+		return
+	}
 	if b.refs.Add(-1) == 0 && cap(b.buf) <= maxPooled {
 		bodyPool.Put(b)
 	}
@@ -122,6 +137,9 @@ func (b *body) release() {
 
 // reader returns a new reader over the body holding its own reference.
 func (b *body) reader() io.ReadCloser {
+	if b.plain {
+		return io.NopCloser(bytes.NewReader(b.buf))
+	}
 	b.refs.Add(1)
 	r := &bodyReader{b: b}
 	r.Reset(b.buf)

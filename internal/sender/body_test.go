@@ -2,8 +2,12 @@ package sender
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"net"
+	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"importer/internal/golden"
@@ -112,4 +116,44 @@ func BenchmarkAppendBatchBody(b *testing.B) {
 		}
 		b.SetBytes(int64(len(buf)))
 	})
+}
+
+// countingConn counts the writes a client makes on a connection.
+type countingConn struct {
+	net.Conn
+	writes *atomic.Int32
+}
+
+func (c countingConn) Write(p []byte) (int, error) {
+	c.writes.Add(1)
+	return c.Conn.Write(p)
+}
+
+// TestSingleRequestOneWrite: a single-profile request leaves in one write
+// (headers and body together): one syscall, one packet, per request.
+func TestSingleRequestOneWrite(t *testing.T) {
+	srv := startLoopback(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req, _ := decodeRequest(r)
+		writeOK(w, req.Items[0].N)
+	}))
+	var writes atomic.Int32
+	var d net.Dialer
+	client := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := d.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return countingConn{c, &writes}, nil
+	}}}
+	cfg := testConfig(srv.URL, client)
+	cfg.Concurrency = 1
+	p := mustPool(t, cfg)
+	got, err := runAll(t, context.Background(), p, manyJobs(5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	allOK(t, got, 5)
+	if n := writes.Load(); n != 5 {
+		t.Errorf("%d writes for 5 requests, want one each", n)
+	}
 }

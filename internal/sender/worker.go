@@ -399,11 +399,12 @@ func (r *run) newUnit(jobs []Job, batch bool) *unit {
 // encode builds the request body for the live jobs of a unit.
 func (r *run) encode(live []Job, batch bool) *body {
 	s := r.s
-	b := newBody()
 	if !batch {
+		b := newPlainBody(512 + len(s.Envelope))
 		b.buf = AppendSingleBody(b.buf, s.bodyToken, s.Envelope, live[0].Payload)
 		return b
 	}
+	b := newBody()
 	b.buf = appendBatchHead(b.buf, s.bodyToken, s.BatchEnvelope)
 	for i := range live {
 		if i > 0 {
