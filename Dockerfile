@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 #
 # The importer as a small, static, non-root image for the Kubernetes CronJob
-# in configs/k8s/ (or any scheduler):
+# in deploy/k8s/ (or any scheduler):
 #
 #   docker build --build-arg VERSION=$(git describe --tags --always --dirty) -t importer .
 #   docker run --rm --user "$(id -u):$(id -g)" -e ALTCRAFT_TOKEN -v "$PWD:/data" \

@@ -16,7 +16,7 @@ import (
 	"io"
 	"os"
 
-	"importer/internal/bench"
+	"importer/tools/bench"
 )
 
 func main() {

@@ -1,4 +1,4 @@
-package main
+package k8s_test
 
 import (
 	"bufio"
@@ -28,7 +28,7 @@ import (
 	"importer/internal/mapping"
 )
 
-// These tests keep configs/k8s/ and the Dockerfile honest without a cluster
+// These tests keep deploy/k8s/ and the Dockerfile honest without a cluster
 // or a Docker engine: the manifests are parsed as plain YAML (no Kubernetes
 // libraries) and the CronJob's container is "run" the way the kubelet would
 // run it: its env resolved, $(VAR) substituted in its args, its volumes
@@ -36,12 +36,12 @@ import (
 // once per index against the fake API.
 
 const (
-	k8sDir     = "../../configs/k8s"
+	k8sDir     = "."
 	dockerfile = "../../Dockerfile"
 	k8sToken   = "k8s-SECRET-token-7"
 )
 
-// k8sDoc is one YAML document of configs/k8s, decoded into yaml.v3's generic
+// k8sDoc is one YAML document of deploy/k8s, decoded into yaml.v3's generic
 // structure: map[string]any, []any, string, int, float64, bool.
 type k8sDoc struct {
 	file string
@@ -106,7 +106,7 @@ func loadK8sDocs(t *testing.T) []k8sDoc {
 	return docs
 }
 
-// k8sSet is the manifests of configs/k8s, with the parts the tests look at
+// k8sSet is the manifests of deploy/k8s, with the parts the tests look at
 // picked out.
 type k8sSet struct {
 	docs      []k8sDoc

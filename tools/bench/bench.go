@@ -233,7 +233,7 @@ func (r *runner) data(s *Scenario, name string, opt GenOptions) (string, GenStat
 	if opt.MinBytes > 0 {
 		size = "≥ " + humanBytes(opt.MinBytes)
 	}
-	s.Commands = append(s.Commands, fmt.Sprintf("go run ./cmd/gendata -format %s %s -seed %d -o %s   # %s",
+	s.Commands = append(s.Commands, fmt.Sprintf("go run ./tools/gendata -format %s %s -seed %d -o %s   # %s",
 		opt.Format, genSizeFlag(opt), opt.Seed, p, how))
 	r.logf("  data %s (%s): %d rows, %s", p, size, st.Rows, humanBytes(st.Bytes))
 	return p, st, nil

@@ -1,5 +1,5 @@
 // Command benchrun measures the importer against the targets of DESIGN.md §9
-// in one run on one machine (internal/bench), prints the figures as tables
+// in one run on one machine (tools/bench), prints the figures as tables
 // and writes them, with the machine and every exact command, to
 // BENCHMARKS.md. `make bench` runs it through scripts/bench.sh after
 // `make build`.
@@ -25,7 +25,7 @@ import (
 	"strings"
 	"syscall"
 
-	"importer/internal/bench"
+	"importer/tools/bench"
 )
 
 func main() {

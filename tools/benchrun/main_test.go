@@ -8,11 +8,11 @@ import (
 	"strings"
 	"testing"
 
-	"importer/internal/bench"
+	"importer/tools/bench"
 )
 
 // TestRunUsage covers the command line; the scenarios themselves are
-// tested end to end in internal/bench.
+// tested end to end in tools/bench.
 func TestRunUsage(t *testing.T) {
 	tests := []struct {
 		name string

@@ -148,7 +148,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	bw := bufio.NewWriter(w)
 	p := func(format string, args ...any) { fmt.Fprintf(bw, format, args...) }
 	p("# Benchmarks\n\n")
-	p("Measured by `make bench` (`scripts/bench.sh` → `cmd/benchrun`, logic in `internal/bench`) in one run,\n")
+	p("Measured by `make bench` (`scripts/bench.sh` → `tools/benchrun`, logic in `tools/bench`) in one run,\n")
 	p("side by side on one machine and the same generated files, against the targets of DESIGN.md §9.\n")
 	p("This file is rewritten by every full run; re-run `make bench` to refresh it. ")
 	p("Commands run from the repository root; `$TOKEN` is a random per-run token passed in the environment.\n\n")

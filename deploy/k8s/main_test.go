@@ -1,0 +1,54 @@
+// Package k8s_test checks the Kubernetes manifests of this directory and
+// the repository's Dockerfile against the real importer binary, without a
+// cluster: every container's args parse as `importer run` takes them, the
+// token comes from a Secret, the shards cover every row, and the pods'
+// command lines import a file against the fake API.
+package k8s_test
+
+import (
+	"bytes"
+	"encoding/csv"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// importerBin is the importer built for these tests.
+var importerBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "importer-k8s")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	importerBin = filepath.Join(dir, "importer")
+	out, err := exec.Command("go", "build", "-o", importerBin, "../../cmd/importer").CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "build importer: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// journalRows reads a results journal's records, after its header.
+func journalRows(t *testing.T, path string) [][]string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(bytes.NewReader(b)).ReadAll()
+	if err != nil {
+		t.Fatalf("journal %s: %v", path, err)
+	}
+	if len(recs) == 0 || strings.Join(recs[0], ",") != "row,line,key,status,profile_id,error_code,error,attempts" {
+		t.Fatalf("journal header = %v", recs)
+	}
+	return recs[1:]
+}
