@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -59,8 +60,18 @@ type Row struct {
 	Attempts  int    `csv:"attempts" json:"attempts"`     // requests made for the row, first try included
 }
 
-// journalColumns is the CSV header, in the order of Row's fields.
-var journalColumns = []string{"row", "line", "key", "status", "profile_id", "error_code", "error", "attempts"}
+// journalColumns is the CSV header: the csv tags of Row's fields, in order.
+// Row is the one definition of the journal's schema; the header gocsv
+// writes, the lines appendCSVRow writes and the columns the reader looks
+// for all come from it.
+var journalColumns = func() []string {
+	t := reflect.TypeFor[Row]()
+	cols := make([]string, t.NumField())
+	for i := range cols {
+		cols[i] = t.Field(i).Tag.Get("csv")
+	}
+	return cols
+}()
 
 // Journal flushing thresholds: pending complete lines are written when this
 // many bytes are waiting or this much time has passed since the last write.
@@ -72,8 +83,8 @@ const (
 // Journal is the per-row results journal: CSV or, when the path ends in
 // ".jsonl", one JSON object per line with the same keys.
 //
-// The CSV schema is gocsv's: the header comes from Row's struct tags and
-// ReadJournal reads lines back through gocsv. Each line, though, is appended
+// The CSV schema is Row's struct tags: gocsv writes the header from them,
+// and ReadJournal finds the columns by them (in any order). Each line is appended
 // by appendCSVRow, byte for byte what gocsv writes (a fuzz test holds them
 // equal): gocsv marshals by reflection at ~800 ns and 14 allocations a row,
 // which made the single writer goroutine the bottleneck of validate.

@@ -14,8 +14,6 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
-
-	"github.com/gocarina/gocsv"
 )
 
 // Previous is what an earlier run's journal says about each row: which rows
@@ -225,35 +223,47 @@ func lastNewline(f io.ReaderAt, size int64) (int64, error) {
 	return 0, nil
 }
 
-// csvRecord is a journal CSV record as text. gocsv fills it (so header order
-// does not matter), and record.row converts it, so that a bad value gets a
-// message naming its column and value rather than a reflection error.
-type csvRecord struct {
-	Row       string `csv:"row"`
-	Line      string `csv:"line"`
-	Key       string `csv:"key"`
-	Status    string `csv:"status"`
-	ProfileID string `csv:"profile_id"`
-	ErrorCode string `csv:"error_code"`
-	Error     string `csv:"error"`
-	Attempts  string `csv:"attempts"`
+// csvRecord is a journal CSV record as text, one cell per journalColumns
+// entry, in that order; row converts it, so that a bad value gets a message
+// naming its column and value.
+type csvRecord []string
+
+// The position of each column in journalColumns (and in a csvRecord).
+var (
+	colRow       = columnIndex("row")
+	colLine      = columnIndex("line")
+	colKey       = columnIndex("key")
+	colStatus    = columnIndex("status")
+	colProfileID = columnIndex("profile_id")
+	colErrorCode = columnIndex("error_code")
+	colError     = columnIndex("error")
+	colAttempts  = columnIndex("attempts")
+)
+
+func columnIndex(name string) int {
+	i := slices.Index(journalColumns, name)
+	if i < 0 {
+		panic("results: Row has no csv column " + name)
+	}
+	return i
 }
 
-func (c *csvRecord) row() (Row, error) {
-	r := Row{Key: c.Key, Status: Status(c.Status), ProfileID: c.ProfileID, ErrorCode: c.ErrorCode, Error: c.Error}
+func (c csvRecord) row() (Row, error) {
+	r := Row{Key: c[colKey], Status: Status(c[colStatus]), ProfileID: c[colProfileID],
+		ErrorCode: c[colErrorCode], Error: c[colError]}
 	var err error
-	if r.Row, err = parseWhole("row", c.Row, false); err != nil {
+	if r.Row, err = parseWhole("row", c[colRow], false); err != nil {
 		return r, err
 	}
-	if r.Line, err = parseWhole("line", c.Line, true); err != nil {
+	if r.Line, err = parseWhole("line", c[colLine], true); err != nil {
 		return r, err
 	}
-	n, err := parseWhole("attempts", c.Attempts, true)
+	n, err := parseWhole("attempts", c[colAttempts], true)
 	if err != nil {
 		return r, err
 	}
 	if n > int64(^uint32(0)>>1) {
-		return r, fmt.Errorf(`column "attempts": value %s is too large`, quoteValue(c.Attempts))
+		return r, fmt.Errorf(`column "attempts": value %s is too large`, quoteValue(c[colAttempts]))
 	}
 	r.Attempts = int(n)
 	return r, checkRow(&r, "column")
@@ -306,10 +316,9 @@ func quoteValue(s string) string {
 // record. A record that fails to parse is forgiven only when nothing but the
 // end of the input follows it.
 //
-// exact=false reads through gocsv's Unmarshaller (any column order, extra
-// columns ignored): the resume reader. exact=true demands the header Journal
-// writes, since new lines will be appended in that order, and skips the
-// reflection: the trim-before-append scan.
+// exact=false takes the columns in any order and ignores extra ones: the
+// resume reader. exact=true demands the header Journal writes, since new
+// lines will be appended in that order: the trim-before-append scan.
 func scanCSV(r io.Reader, exact bool, fn func(*Row)) (int64, error) {
 	return scanCSVPrefix(r, exact, fn, false)
 }
@@ -320,55 +329,36 @@ func scanCSV(r io.Reader, exact bool, fn func(*Row)) (int64, error) {
 func scanCSVPrefix(r io.Reader, exact bool, fn func(*Row), prefix bool) (int64, error) {
 	cr := csv.NewReader(r)
 	cr.ReuseRecord = true
-	var next func() (csvRecord, error)
-	if exact {
-		header, err := cr.Read()
-		if err == io.EOF {
+	header, err := cr.Read()
+	if err == io.EOF {
+		return 0, nil
+	}
+	if err != nil {
+		if prefix {
 			return 0, nil
 		}
-		if err != nil {
-			if prefix {
-				return 0, nil
-			}
-			return 0, fmt.Errorf("line 1: %w: %w", errNotJournal, err)
-		}
-		if !slices.Equal(header, journalColumns) {
-			if prefix {
-				return 0, nil
-			}
-			return 0, fmt.Errorf("line 1: %w: header is %s, want %s", errNotJournal,
-				quoteValue(strings.Join(header, ",")), strings.Join(journalColumns, ","))
-		}
-		next = func() (csvRecord, error) {
-			f, err := cr.Read()
-			if err != nil {
-				return csvRecord{}, err
-			}
-			return csvRecord{f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7]}, nil
-		}
-	} else {
-		um, err := gocsv.NewUnmarshaller(cr, csvRecord{})
-		if err == io.EOF {
+		return 0, fmt.Errorf("line 1: %w: %w", errNotJournal, err)
+	}
+	perm, err := headerOrder(header, exact)
+	if err != nil {
+		if prefix {
 			return 0, nil
 		}
+		return 0, fmt.Errorf("line 1: %w: %w", errNotJournal, err)
+	}
+	rec := make(csvRecord, len(journalColumns))
+	next := func() (csvRecord, error) {
+		f, err := cr.Read()
 		if err != nil {
-			return 0, fmt.Errorf("line 1: %w: %w", errNotJournal, err)
+			return nil, err
 		}
-		if len(um.MismatchedStructFields) > 0 {
-			return 0, fmt.Errorf("line 1: %w: the header lacks the columns %s", errNotJournal,
-				strings.Join(um.MismatchedStructFields, ", "))
-		}
-		next = func() (csvRecord, error) {
-			v, err := um.Read()
-			if err != nil {
-				return csvRecord{}, err
+		for i, at := range perm {
+			rec[i] = ""
+			if at < len(f) {
+				rec[i] = f[at]
 			}
-			rec, ok := v.(csvRecord)
-			if !ok {
-				return csvRecord{}, fmt.Errorf("gocsv returned %T", v)
-			}
-			return rec, nil
 		}
+		return rec, nil
 	}
 	end := cr.InputOffset()
 	var pending error // a bad record: fatal unless it turns out to be the last
@@ -405,6 +395,30 @@ func scanCSVPrefix(r io.Reader, exact bool, fn func(*Row), prefix bool) (int64, 
 		}
 		end = cr.InputOffset()
 	}
+}
+
+// headerOrder maps each of journalColumns to its position in a journal's
+// header: in order when exact, else by name (extra columns ignored).
+func headerOrder(header []string, exact bool) ([]int, error) {
+	if len(header) > 0 {
+		header[0] = strings.TrimPrefix(header[0], "\ufeff")
+	}
+	if exact && !slices.Equal(header, journalColumns) {
+		return nil, fmt.Errorf("header is %s, want %s",
+			quoteValue(strings.Join(header, ",")), strings.Join(journalColumns, ","))
+	}
+	perm := make([]int, len(journalColumns))
+	var missing []string
+	for i, name := range journalColumns {
+		perm[i] = slices.Index(header, name)
+		if perm[i] < 0 {
+			missing = append(missing, name)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("the header lacks the columns %s", strings.Join(missing, ", "))
+	}
+	return perm, nil
 }
 
 // scanJSONL is scanCSV for JSONL journals: blank lines are skipped, and an
