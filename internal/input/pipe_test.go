@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"os"
 	"strings"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/text/encoding/charmap"
@@ -183,5 +185,57 @@ func TestRegularFileHeadIsFull(t *testing.T) {
 	_, err := Open(writeTemp(t, "x.csv", b.Bytes()), Options{})
 	if !errors.Is(err, ErrEncoding) {
 		t.Errorf("Open = %v, want ErrEncoding from the 64 KiB head", err)
+	}
+}
+
+// TestStdinPipe: `importer run - < (producer)` reads stdin, an OS pipe of
+// unknown size. The producer writes the header and two rows and waits for
+// the reader to have them. A deadline on the pipe guards the test: it only
+// fires when the reader waits for bytes that never come, and then Open or
+// Read fail with a timeout instead of hanging the test.
+func TestStdinPipe(t *testing.T) {
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close()
+	if err := pr.SetReadDeadline(time.Now().Add(time.Minute)); err != nil {
+		t.Skipf("no deadlines on pipes here: %v", err)
+	}
+	saved := os.Stdin
+	os.Stdin = pr
+	defer func() { os.Stdin = saved }()
+	headRead := make(chan struct{})
+	go func() {
+		defer pw.Close()
+		io.WriteString(pw, "Email,Name\na@example.ru,Anna\nb@example.ru,Boris\n")
+		<-headRead
+		io.WriteString(pw, "c@example.ru,Vera\n")
+	}()
+	f, err := Open("-", Options{})
+	if err != nil {
+		close(headRead)
+		t.Fatal(err)
+	}
+	var got []*Record
+	for range 2 {
+		rec, err := f.Read()
+		if err != nil {
+			close(headRead)
+			t.Fatalf("Read = %v after %d records", err, len(got))
+		}
+		got = append(got, rec)
+	}
+	close(headRead)
+	rest, err := drain(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []view{ok(1, 2, "a@example.ru", "Anna"), ok(2, 3, "b@example.ru", "Boris"), ok(3, 4, "c@example.ru", "Vera")}
+	if diff := cmp.Diff(want, views(append(got, rest...))); diff != "" {
+		t.Errorf("records (-want +got):\n%s", diff)
+	}
+	if f.Size() != -1 || f.BytesRead() != 66 {
+		t.Errorf("Size() = %d, BytesRead() = %d; want -1 and 66", f.Size(), f.BytesRead())
 	}
 }
