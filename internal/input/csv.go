@@ -26,9 +26,10 @@ const extraFieldsKept = 16
 // most that many records.
 const slabRecords = 32
 
-// csvParser reads RFC 4180 records from a lineReader. It is strict like
-// encoding/csv without LazyQuotes, but a malformed record becomes a row
-// error and parsing resumes at the next line that can start a record.
+// csvParser reads RFC 4180 records from a lineReader. Its quotes are those
+// of encoding/csv: with LazyQuotes by default (lazy), strict otherwise; but
+// a malformed record becomes a row error and parsing resumes at the next
+// line that can start a record, and a record of blank fields is skipped.
 //
 // Quoted fields keep their bytes verbatim: a CRLF inside quotes stays CRLF
 // (encoding/csv would turn it into LF). Line ends outside quotes may be CRLF,
@@ -38,11 +39,14 @@ type csvParser struct {
 	delim    byte
 	max      int  // longest field in bytes
 	recMax   int  // longest record (the sum of its fields) in bytes
-	ncols    int  // fields a record must have; 0 = any (the header)
+	ncols    int  // the file's columns, nameless ones included; 0 = any (the header)
+	minCols  int  // fields a record must have at least: up to the last named column
 	keepMax  int  // fields stored per record; more are only counted
 	validate bool // check UTF-8 (the stream was not decoded from a charset)
+	lazy     bool // a quote that does not open a field is a character
 	names    []string
-	line     int64 // line number of the next unread line
+	drop     []bool // the columns without a name, left out of Fields; nil = none
+	line     int64  // line number of the next unread line
 
 	// The record being read: field values separated by the delimiter, so
 	// that the whole record is one string and one UTF-8 check.
@@ -60,46 +64,91 @@ type csvParser struct {
 	arena []byte   // bytes of the next records' strings
 }
 
-// next reads the next record, skipping blank lines. It returns io.EOF at the
-// end of the stream and the stream's error if it breaks.
+// next reads the next record, skipping blank ones: empty lines, and records
+// whose every field is empty or spaces and tabs (Excel writes ;;;; for an
+// empty row). It returns io.EOF at the end of the stream and the stream's
+// error if it breaks.
 func (p *csvParser) next(rec *Record) error {
-	var cur []byte
-	var complete bool
+	for {
+		cur, complete, err := p.begin(rec)
+		if err != nil {
+			return err
+		}
+		if tl := termLen(cur); complete && len(cur) <= p.recMax && bytes.IndexByte(cur, '"') < 0 {
+			// The common row: a whole line without quotes. Its fields are cut
+			// straight from the line, with no copy into buf.
+			content := cur[:len(cur)-tl]
+			blank := p.blankLine(content)
+			if !blank {
+				p.split(content, 0)
+			}
+			if tl > 0 {
+				p.line++
+			}
+			if blank {
+				continue
+			}
+			p.finish(rec, content)
+			return nil
+		}
+		if err := p.quoted(cur, complete); err != nil {
+			return err
+		}
+		if p.blankRecord() {
+			continue
+		}
+		p.finish(rec, p.buf)
+		return nil
+	}
+}
+
+// begin reads the first line (or piece) of the next record, past empty
+// lines, and sets the record's position.
+func (p *csvParser) begin(rec *Record) (cur []byte, complete bool, err error) {
 	for {
 		start := p.lr.offset()
 		cur, complete = p.lr.line()
 		if len(cur) == 0 {
 			if err := p.lr.readErr(); err != nil {
-				return err
+				return nil, false, err
 			}
-			return io.EOF
+			return nil, false, io.EOF
 		}
 		if complete && termLen(cur) == len(cur) {
 			p.line++
 			continue
 		}
-		rec.Offset = start
-		break
+		rec.Offset, rec.Line = start, p.line
+		p.buf, p.bounds, p.nfields, p.full, p.err = p.buf[:0], p.bounds[:0], 0, false, nil
+		return cur, complete, nil
 	}
-	rec.Line = p.line
-	p.buf, p.bounds, p.nfields, p.full, p.err = p.buf[:0], p.bounds[:0], 0, false, nil
+}
 
-	if tl := termLen(cur); complete && len(cur) <= p.recMax && bytes.IndexByte(cur, '"') < 0 {
-		// The common row: a whole line without quotes. Its fields are cut
-		// straight from the line, with no copy into buf.
-		content := cur[:len(cur)-tl]
-		p.split(content, 0)
-		if tl > 0 {
-			p.line++
+// blankLine reports whether a line without quotes is a blank record: only
+// spaces, tabs and delimiters. A data line usually fails on its first byte.
+func (p *csvParser) blankLine(content []byte) bool {
+	for _, c := range content {
+		if c != ' ' && c != '\t' && c != p.delim {
+			return false
 		}
-		p.finish(rec, content)
-		return nil
 	}
-	if err := p.quoted(cur, complete); err != nil {
-		return err
+	return true
+}
+
+// blankRecord reports whether the record in buf is blank: sound, every field
+// stored, and each one empty or spaces and tabs (a quoted "" too).
+func (p *csvParser) blankRecord() bool {
+	if p.err != nil || p.full || 2*p.nfields != len(p.bounds) {
+		return false
 	}
-	p.finish(rec, p.buf)
-	return nil
+	for i := 0; i < len(p.bounds); i += 2 {
+		for _, c := range p.buf[p.bounds[i]:p.bounds[i+1]] {
+			if c != ' ' && c != '\t' {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // plainRun adds the fields of content, a stretch of a line that holds no
@@ -186,8 +235,9 @@ func (p *csvParser) quoted(cur []byte, complete bool) error {
 	}
 }
 
-// plainField reads a field that does not start with a quote; a quote inside
-// it is a row error (kept as a literal so Fields shows the value).
+// plainField reads a field that does not start with a quote. A quote inside
+// it is a character of the field; in strict mode it also makes the record a
+// row error.
 func (p *csvParser) plainField(cur []byte, complete bool) (rest []byte, restComplete, done bool, err error) {
 	for {
 		content := cur
@@ -201,7 +251,7 @@ func (p *csvParser) plainField(cur []byte, complete bool) (rest []byte, restComp
 		if i >= 0 {
 			field = content[:i]
 		}
-		if bytes.IndexByte(field, '"') >= 0 {
+		if !p.lazy && bytes.IndexByte(field, '"') >= 0 {
 			p.fail(p.nfields, fmt.Errorf("%w: %s (quote the whole field and double the quote)", ErrBareQuote, clip(field)), p.line)
 		}
 		p.add(field)
@@ -226,11 +276,14 @@ func (p *csvParser) plainField(cur []byte, complete bool) (rest []byte, restComp
 }
 
 // quotedField reads a field that starts with a quote, across as many lines
-// as it takes. When the quote turns out to be unclosed (the stream ends, a
-// closing quote is followed by text, or the field outgrows the limit after a
-// line end) the record ends as a row error and parsing resumes at the line
-// after the one where the quote opened, so one stray quote costs one row,
-// not the rest of the file.
+// as it takes. A quote followed by text (neither a quote, the delimiter nor
+// a line end) is a row error in strict mode; in lazy mode it is a character
+// of the field, which goes on, as with encoding/csv's LazyQuotes, until a
+// quote followed by the delimiter or a line end. When the quote turns out to
+// be unclosed (the stream ends, a quote on a later line is followed by text,
+// or the field outgrows the limit after a line end) the record ends as a row
+// error and parsing resumes at the line after the one where the quote
+// opened, so one stray quote costs one row, not the rest of the file.
 func (p *csvParser) quotedField(cur []byte, complete bool) (rest []byte, restComplete, done bool, err error) {
 	q := quote{off: p.lr.offset() - int64(len(cur)), line: p.line, resume: -1}
 	p.lr.setKeep(q.off)
@@ -288,10 +341,11 @@ func (p *csvParser) quotedField(cur []byte, complete bool) (rest []byte, restCom
 			return nil, true, true, nil
 		case q.resume >= 0:
 			return p.unclosed(q, fmt.Sprintf("the next quote, on line %d, is followed by text", p.line), cur, complete)
+		case p.lazy:
+			q.lazy = true
+			p.add(quoteChar)
 		default:
-			p.fail(p.nfields, &kindError{ErrBareQuote, fmt.Sprintf(
-				`extraneous " in quoted field: text after the closing quote in %s (a " inside quotes must be doubled)`,
-				clip(p.lr.lineFrom(q.off)))}, p.line)
+			p.fail(p.nfields, textAfterQuote(p.lr.lineFrom(q.off), ""), p.line)
 			err := p.skipLine(cur, complete)
 			p.recover(q.off)
 			return nil, true, true, err
@@ -304,6 +358,18 @@ func (p *csvParser) quotedField(cur []byte, complete bool) (rest []byte, restCom
 type quote struct {
 	off, line          int64
 	resume, resumeLine int64 // -1 while the field is on its first line
+	lazy               bool  // a quote followed by text was taken as a character
+}
+
+// quoteChar is the quote that lazy mode adds to a field.
+var quoteChar = []byte{'"'}
+
+// textAfterQuote is the row error of a quoted field whose closing quote is
+// followed by text, line being the field's line from its opening quote.
+func textAfterQuote(line []byte, more string) error {
+	return &kindError{ErrBareQuote, fmt.Sprintf(
+		`extraneous " in quoted field: text after the closing quote in %s%s (a " inside quotes must be doubled)`,
+		clip(line), more)}
 }
 
 // unclosed ends the record at an unclosed quote. It goes back to the line
@@ -314,7 +380,13 @@ func (p *csvParser) unclosed(q quote, why string, cur []byte, complete bool) ([]
 	if p.err != nil && p.err.Column == p.nfields && errors.Is(p.err.Err, ErrFieldTooLong) {
 		p.err = nil // the size was a symptom: the quote is the cause
 	}
-	p.fail(p.nfields, fmt.Errorf("%w: %s: %s", ErrUnclosedQuote, why, clip(p.lr.lineFrom(q.off))), q.line)
+	if q.lazy {
+		// The field would have closed at its first quote in strict mode:
+		// that quote, not the end of the file, is what to fix.
+		p.fail(p.nfields, textAfterQuote(p.lr.lineFrom(q.off), ", and no later quote ends the field"), q.line)
+	} else {
+		p.fail(p.nfields, fmt.Errorf("%w: %s: %s", ErrUnclosedQuote, why, clip(p.lr.lineFrom(q.off))), q.line)
+	}
 	if q.resume >= 0 && p.lr.kept(q.off) && p.lr.kept(q.resume) {
 		p.lr.seek(q.resume)
 		p.line = q.resumeLine
@@ -430,19 +502,34 @@ func (p *csvParser) fail(col int, err error, line int64) {
 func (p *csvParser) finish(rec *Record, src []byte) {
 	n := len(p.bounds) / 2
 	s := p.intern(src)
-	if len(p.slab) < n {
-		p.slab = make([]string, max(slabRecords*n, 64))
+	keep := n
+	if p.drop != nil {
+		keep -= p.dropped(n)
 	}
-	fields := p.slab[:n:n]
-	p.slab = p.slab[n:]
-	for i := range fields {
-		fields[i] = s[p.bounds[2*i]:p.bounds[2*i+1]]
+	if len(p.slab) < keep {
+		p.slab = make([]string, max(slabRecords*keep, 64))
+	}
+	fields := p.slab[:keep:keep]
+	p.slab = p.slab[keep:]
+	if p.drop == nil {
+		for i := range fields {
+			fields[i] = s[p.bounds[2*i]:p.bounds[2*i+1]]
+		}
+	} else {
+		j := 0
+		for i := range n {
+			if i >= len(p.drop) || !p.drop[i] {
+				fields[j] = s[p.bounds[2*i]:p.bounds[2*i+1]]
+				j++
+			}
+		}
 	}
 	rec.Fields = fields
 	// Fields are joined by the (ASCII) delimiter in src, so src is clean
 	// exactly when every field is.
 	if p.err == nil && ((p.validate && !cleanUTF8(src)) || (!p.validate && bytes.IndexByte(src, 0) >= 0)) {
-		for i, f := range fields {
+		for i := range n {
+			f := s[p.bounds[2*i]:p.bounds[2*i+1]]
 			if p.validate && !utf8.ValidString(f) {
 				p.fail(i+1, fmt.Errorf("%w: %s (if the file is not UTF-8, set input.encoding)", ErrInvalidUTF8, clip([]byte(f))), rec.Line)
 				break
@@ -453,16 +540,46 @@ func (p *csvParser) finish(rec *Record, src []byte) {
 			}
 		}
 	}
-	if p.err == nil && p.ncols > 0 && p.nfields != p.ncols {
+	if p.err == nil && p.ncols > 0 && (p.nfields > p.ncols || p.nfields < p.minCols) {
 		col := p.ncols + 1
 		if p.nfields < p.ncols {
 			col = p.nfields + 1
 		}
 		p.fail(col, fmt.Errorf("%w: want %d, got %d", ErrFieldCount, p.ncols, p.nfields), rec.Line)
 	}
+	if p.err == nil && p.drop != nil {
+		p.checkNameless(s, n, rec.Line)
+	}
 	rec.Err = p.err
 	if rec.Err != nil && rec.Err.Column > 0 && rec.Err.Column <= len(p.names) {
 		rec.Err.Name = p.names[rec.Err.Column-1]
+	}
+}
+
+// dropped counts the nameless columns among the first n fields.
+func (p *csvParser) dropped(n int) int {
+	k := 0
+	for _, d := range p.drop[:min(n, len(p.drop))] {
+		if d {
+			k++
+		}
+	}
+	return k
+}
+
+// checkNameless fails the record when one of its first n fields (cut from
+// s) is a nameless column holding more than spaces and tabs: the value
+// would be lost without a word.
+func (p *csvParser) checkNameless(s string, n int, line int64) {
+	for i, d := range p.drop[:min(n, len(p.drop))] {
+		if !d {
+			continue
+		}
+		if v := s[p.bounds[2*i]:p.bounds[2*i+1]]; strings.Trim(v, " \t") != "" {
+			p.fail(i+1, &kindError{ErrNamelessValue, fmt.Sprintf(
+				"no name in the header, but it holds %s (name the column in the header, or empty the cell)", clip([]byte(v)))}, line)
+			return
+		}
 	}
 }
 

@@ -15,7 +15,7 @@ func (e *kindError) Unwrap() error { return e.kind }
 // rowKinds are the row-level sentinels, in the order Kind tries them.
 var rowKinds = []error{
 	ErrFieldCount, ErrBareQuote, ErrUnclosedQuote, ErrInvalidUTF8,
-	ErrFieldTooLong, ErrNUL, ErrNotObject,
+	ErrFieldTooLong, ErrNUL, ErrNotObject, ErrNamelessValue,
 }
 
 // Kind returns the row-level sentinel (ErrFieldCount, ErrBareQuote, ...)

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 
@@ -41,6 +42,10 @@ type File struct {
 
 	count  *countingReader
 	closer []io.Closer // closed in reverse order by Close
+
+	ignored  []int    // 1-based positions of the header's nameless columns
+	warnings []string // what the caller should log, once
+	preamble []string // the lines Options.SkipLines skipped
 
 	csv   *csvParser
 	jsonl *jsonlParser
@@ -123,6 +128,9 @@ func (f *File) init(opts Options) error {
 		maxField = DefaultMaxFieldSize
 	}
 	maxField = min(maxField, maxFieldCap)
+	if opts.SkipLines < 0 {
+		return fmt.Errorf("%w: input.skip_lines %d: use 0 or more", ErrFormat, opts.SkipLines)
+	}
 	br := bufio.NewReaderSize(f.count, headSize)
 	magic, err := br.Peek(2)
 	if err != nil && !errors.Is(err, io.EOF) {
@@ -136,9 +144,8 @@ func (f *File) init(opts Options) error {
 		f.closer = append(f.closer, gz)
 		br = bufio.NewReaderSize(gzipErrors{gz}, headSize)
 	}
-	head, err := br.Peek(headSize)
-	eof := errors.Is(err, io.EOF)
-	if err != nil && !eof {
+	head, eof, err := readHead(br, f.size < 0, opts.SkipLines)
+	if err != nil {
 		return fmt.Errorf("read: %w", err)
 	}
 	cs, err := detectCharset(head, eof, opts.Encoding)
@@ -160,19 +167,29 @@ func (f *File) init(opts Options) error {
 	// quote.
 	f.lr = newLineReader(decoded, base, maxField+2*chunkSize)
 
-	f.format, err = chooseFormat(opts.Format, f.name, f.lr.peek(headSize))
+	// The preamble goes first: the format and the delimiter are sniffed
+	// after it. JSON Lines known from the config or the name end lines at
+	// LF only, as their parser does.
+	if known, _ := chooseFormat(opts.Format, f.name, nil); known == FormatJSONL {
+		f.lr.lfOnly = true
+	}
+	skipped, err := f.skipPreamble(opts.SkipLines)
+	if err != nil {
+		return err
+	}
+	f.format, err = chooseFormat(opts.Format, f.name, f.lr.peekUntil(headSize, firstLineArrived))
 	if err != nil {
 		return err
 	}
 	if f.format == FormatJSONL {
 		f.lr.lfOnly = true
-		if jsonArray(f.lr.peek(headSize)) {
+		if jsonArray(f.lr.peekUntil(headSize, jsonHeadArrived)) {
 			return fmt.Errorf("%w: the file holds a JSON array, not JSON Lines (one object per line; `jq -c '.[]'` converts it)", ErrFormat)
 		}
-		f.jsonl = &jsonlParser{lr: f.lr, max: maxField, validate: cs.decoder == nil, line: 1}
+		f.jsonl = &jsonlParser{lr: f.lr, max: maxField, validate: cs.decoder == nil, line: 1 + skipped}
 		return f.readErr()
 	}
-	return f.initCSV(opts, maxField, cs.decoder == nil)
+	return f.initCSV(opts, maxField, cs.decoder == nil, skipped)
 }
 
 // jsonArray reports a head that is one JSON array rather than JSON Lines:
@@ -196,10 +213,11 @@ func (f *File) readErr() error {
 	return nil
 }
 
-func (f *File) initCSV(opts Options, maxField int, validate bool) error {
+func (f *File) initCSV(opts Options, maxField int, validate bool, skipped int64) error {
 	delim := opts.Delimiter
+	head := f.lr.peekUntil(headSize, csvHeadArrived(delim))
 	if delim == 0 {
-		delim = sniffDelimiter(f.lr.peek(headSize), strings.EqualFold(baseExt(f.name), ".tsv"))
+		delim = sniffDelimiter(head, strings.EqualFold(baseExt(f.name), ".tsv"))
 	}
 	if delim <= 0 || delim >= 0x80 || delim == '"' || delim == '\r' || delim == '\n' {
 		return fmt.Errorf("%w: input.delimiter %q: use one ASCII character other than a quote or a line end", ErrFormat, delim)
@@ -210,7 +228,7 @@ func (f *File) initCSV(opts Options, maxField int, validate bool) error {
 	f.delim = delim
 	p := &csvParser{
 		lr: f.lr, delim: byte(delim), max: maxField, recMax: max(8*maxField, 2*chunkSize),
-		keepMax: maxHeaderColumns + 1, validate: validate, line: 1,
+		keepMax: maxHeaderColumns + 1, validate: validate, lazy: !opts.StrictQuotes, line: 1 + skipped,
 	}
 	f.csv = p
 	if opts.NoHeader {
@@ -221,14 +239,18 @@ func (f *File) initCSV(opts Options, maxField int, validate bool) error {
 		for i := range names {
 			names[i] = strings.TrimSpace(names[i])
 		}
-		if err := checkNames(names, "input.columns"); err != nil {
+		if err := checkNames(names, "input.columns", false); err != nil {
 			return err
 		}
 		f.header = names
+		p.names = names
+		p.minCols = len(names)
 	} else {
 		var rec Record
 		err := p.next(&rec)
 		switch {
+		case errors.Is(err, io.EOF) && opts.SkipLines > 0:
+			return fmt.Errorf("%w: there is no header line after the %d lines input.skip_lines skips (the file has %d)", ErrHeader, opts.SkipLines, skipped)
 		case errors.Is(err, io.EOF):
 			return fmt.Errorf("%w: the file is empty, there is no header line (set input.header: false and input.columns if the file has none)", ErrHeader)
 		case err != nil:
@@ -243,25 +265,30 @@ func (f *File) initCSV(opts Options, maxField int, validate bool) error {
 			names[i] = strings.TrimSpace(names[i])
 		}
 		names[0] = strings.TrimPrefix(names[0], "\ufeff")
-		if err := checkNames(names, fmt.Sprintf("the header (line %d)", rec.Line)); err != nil {
+		where := fmt.Sprintf("the header (line %d)", rec.Line)
+		if err := checkNames(names, where, true); err != nil {
 			return err
 		}
-		f.header = names
+		if err := f.setHeader(names, where); err != nil {
+			return err
+		}
 	}
-	p.names = f.header
-	p.ncols = len(f.header)
-	p.keepMax = len(f.header) + extraFieldsKept
+	p.ncols = len(p.names)
+	p.keepMax = p.ncols + extraFieldsKept
 	return nil
 }
 
-// checkNames refuses empty and duplicate column names: a mapping could not
-// tell the columns apart.
-func checkNames(names []string, where string) error {
+// checkNames refuses duplicate column names, which a mapping could not tell
+// apart, and empty ones unless nameless is set (a header line's nameless
+// columns are ignored, see setHeader).
+func checkNames(names []string, where string, nameless bool) error {
 	var problems []string
 	seen := make(map[string]int, len(names))
 	for i, n := range names {
 		if n == "" {
-			problems = append(problems, fmt.Sprintf("column %d has no name", i+1))
+			if !nameless {
+				problems = append(problems, fmt.Sprintf("column %d has no name", i+1))
+			}
 			continue
 		}
 		if j, dup := seen[n]; dup {
@@ -274,6 +301,41 @@ func checkNames(names []string, where string) error {
 		return nil
 	}
 	return fmt.Errorf("%w: in %s %s", ErrHeader, where, strings.Join(problems, "; "))
+}
+
+// setHeader takes the names of a header line: columns with an empty name
+// are ignored (Excel writes one when every line ends with a delimiter), so
+// Header, and every record's Fields, hold only the named ones.
+func (f *File) setHeader(names []string, where string) error {
+	p := f.csv
+	p.names = names
+	for i, n := range names {
+		if n == "" {
+			f.ignored = append(f.ignored, i+1)
+			continue
+		}
+		f.header = append(f.header, n)
+		p.minCols = i + 1
+	}
+	if len(f.header) == 0 {
+		return fmt.Errorf("%w: %s has no column names", ErrHeader, where)
+	}
+	if len(f.ignored) == 0 {
+		return nil
+	}
+	p.drop = make([]bool, len(names))
+	cols := make([]string, len(f.ignored))
+	for i, c := range f.ignored {
+		p.drop[c-1] = true
+		cols[i] = strconv.Itoa(c)
+	}
+	noun, verb := "column", "has"
+	if len(cols) > 1 {
+		noun, verb = "columns", "have"
+	}
+	f.warnings = append(f.warnings, fmt.Sprintf("%s %s of %s %s no name: ignored (a row with a value there is an error)",
+		noun, strings.Join(cols, ", "), where, verb))
+	return nil
 }
 
 // chooseFormat applies Options.Format, then the file name's extension (after
@@ -308,32 +370,21 @@ func baseExt(name string) string {
 }
 
 // sniffDelimiter picks, among , ; TAB and |, the one found most often
-// outside quotes on the first non-blank line of head. Ties go to the earlier
-// in that list; none found means a one-column file: TAB for .tsv, else comma.
+// outside quotes on the first line of head that holds more than blanks and
+// those delimiters (see headLine), else on the first line that holds any of
+// them (Excel's ;;;; for empty rows). Ties go to the earlier in that list;
+// none found means a one-column file: TAB for .tsv, else comma.
 func sniffDelimiter(head []byte, tsv bool) rune {
-	candidates := [...]byte{',', ';', '\t', '|'}
-	var counts [len(candidates)]int
-	inQuotes := false
-	started := false
-scan:
-	for _, c := range head {
-		switch {
-		case c == '"':
-			inQuotes = !inQuotes
-		case inQuotes:
-		case c == '\n' || c == '\r':
-			if started {
-				break scan
+	var counts [len(sniffDelims)]int
+	if line, _ := headLine(head, sniffDelims, counts[:]); line == nil {
+		for line := range bytes.Lines(head) {
+			for i := range sniffDelims {
+				counts[i] = bytes.Count(line, []byte{sniffDelims[i]})
 			}
-			continue
-		default:
-			for i, d := range candidates {
-				if c == d {
-					counts[i]++
-				}
+			if slices.ContainsFunc(counts[:], func(n int) bool { return n > 0 }) {
+				break
 			}
 		}
-		started = true
 	}
 	best := -1
 	for i, n := range counts {
@@ -343,7 +394,7 @@ scan:
 	}
 	switch {
 	case best >= 0:
-		return rune(candidates[best])
+		return rune(sniffDelims[best])
 	case tsv:
 		return '\t'
 	}
@@ -397,6 +448,22 @@ func (f *File) Read() (*Record, error) {
 // Header returns the column names of a CSV file (from its header line,
 // trimmed, or from Options.Columns); nil for JSON Lines.
 func (f *File) Header() []string { return f.header }
+
+// Ignored returns the 1-based positions of the header's columns that have
+// no name (a header line ending with a delimiter has one at the end). Their
+// cells are left out of Header and of every record's Fields; a row holding a
+// value in one is a row error (ErrNamelessValue). Nil when there are none.
+func (f *File) Ignored() []int { return f.ignored }
+
+// Warnings returns what the caller should tell the user once, before the
+// rows: for now, the header's nameless columns that are ignored.
+func (f *File) Warnings() []string { return f.warnings }
+
+// Preamble returns the lines Options.SkipLines skipped, decoded, without
+// their line ends, so that a file written for the same config (a rejects
+// file) can start with them. A long line keeps its first 4 KiB; past 64 KiB
+// in all the lines are empty strings, which still count as lines.
+func (f *File) Preamble() []string { return f.preamble }
 
 // Format returns the format in use.
 func (f *File) Format() Format { return f.format }

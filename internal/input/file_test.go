@@ -86,16 +86,7 @@ func TestGzip(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			path := writeTemp(t, tt.file, gzipBytes(t, plain))
-			f, err := Open(path, Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer f.Close()
-			recs, err := drain(f)
-			if err != nil {
-				t.Fatal(err)
-			}
+			f, recs := openAll(t, writeTemp(t, tt.file, gzipBytes(t, plain)), Options{})
 			if len(recs) != 20000 || recs[19999].Fields[0] != "20000" || recs[19999].Line != 20001 {
 				t.Fatalf("read %d records, last %+v", len(recs), recs[len(recs)-1])
 			}

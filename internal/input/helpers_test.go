@@ -49,6 +49,22 @@ func readAll(t testing.TB, name string, data []byte, opts Options) (*File, []*Re
 	return f, recs
 }
 
+// openAll opens the file at path with Open and reads every record; it fails
+// the test on an Open or Read error and closes the file when the test ends.
+func openAll(t testing.TB, path string, opts Options) (*File, []*Record) {
+	t.Helper()
+	f, err := Open(path, opts)
+	if err != nil {
+		t.Fatalf("Open(%q) = %v", path, err)
+	}
+	t.Cleanup(func() { f.Close() })
+	recs, err := drain(f)
+	if err != nil {
+		t.Fatalf("Read(%q) = %v", path, err)
+	}
+	return f, recs
+}
+
 // drain reads f to the end.
 func drain(f *File) ([]*Record, error) {
 	var recs []*Record

@@ -172,17 +172,6 @@ func (lr *lineReader) terminator(data []byte) (end int, ok bool) {
 	return -1, false
 }
 
-// peek returns up to n bytes ahead of the read position without consuming
-// them (fewer at the end of the stream).
-func (lr *lineReader) peek(n int) []byte {
-	for lr.w-lr.r < n && lr.fill() {
-	}
-	if lr.w-lr.r < n {
-		n = lr.w - lr.r
-	}
-	return lr.buf[lr.r : lr.r+n]
-}
-
 // termLen is the length of the line terminator at the end of line.
 func termLen(line []byte) int {
 	n := len(line)

@@ -37,6 +37,18 @@ type Options struct {
 	Columns []string
 	// MaxFieldSize: 0 = DefaultMaxFieldSize.
 	MaxFieldSize int
+	// StrictQuotes reads CSV as strict RFC 4180: a quote inside an unquoted
+	// field, or text after the closing quote of a quoted field, makes the
+	// record a row error (ErrBareQuote). By default such quotes are literal
+	// characters, as Excel, Python's csv module and encoding/csv with
+	// LazyQuotes read them (see the package documentation).
+	StrictQuotes bool
+	// SkipLines is how many physical lines (a title, an export date) come
+	// before the header, or before the first record when NoHeader is set.
+	// They are skipped unread, whatever they hold, before the format and the
+	// delimiter are sniffed; line numbers stay those of the file. 0 skips
+	// nothing; a negative value is ErrFormat.
+	SkipLines int
 }
 
 // Record is one data record of the input. Records returned by Read are owned
@@ -46,8 +58,10 @@ type Record struct {
 	Line   int64 // 1-based file line where the record starts
 	Offset int64 // byte offset, in the decoded UTF-8 stream, where the record starts
 
-	// Fields holds a CSV record's values in header order. When Err reports a
-	// wrong field count it holds what was read (shorter or longer).
+	// Fields holds a CSV record's values in header order, one per name of
+	// [File.Header]: the cells of columns without a name in the header are
+	// not in it (see [File.Ignored]). When Err reports a wrong field count it
+	// holds what was read (shorter or longer).
 	Fields []string
 	// Object holds a JSONL record's decoded object; numbers are json.Number.
 	Object map[string]any
@@ -64,8 +78,8 @@ type Record struct {
 type RowError struct {
 	Row    int64
 	Line   int64  // the line of the problem (for an unclosed quote: where it opened)
-	Column int    // 1-based column number, 0 when unknown or not applicable
-	Name   string // the column's header name, "" when unknown
+	Column int    // 1-based column number in the file, nameless columns counted; 0 when unknown or not applicable
+	Name   string // the column's header name, "" when unknown or nameless
 	Err    error
 }
 
@@ -93,6 +107,9 @@ var (
 	ErrFieldTooLong  = errors.New("field exceeds the size limit")
 	ErrNUL           = errors.New("NUL byte")
 	ErrNotObject     = errors.New("line is not a JSON object")
+	// ErrNamelessValue is a value in a column whose header cell is empty:
+	// such columns are ignored, so the value would be lost.
+	ErrNamelessValue = errors.New("value in a column with no name")
 )
 
 // Fatal errors: Open (or Read) fails and the run stops with a message saying

@@ -89,6 +89,11 @@ type Input struct {
 	Encoding  string   `yaml:"encoding"`  // a WHATWG name: windows-1251, cp1251, utf-16le, ...
 	Header    *bool    `yaml:"header"`    // nil = true
 	Columns   []string `yaml:"columns"`   // column names when header is false
+	// SkipLines is how many lines above the header to skip (a title, a date).
+	SkipLines int `yaml:"skip_lines"`
+	// StrictQuotes makes a CSV quote inside an unquoted field, or text after
+	// a closing quote, a row error instead of a character of the field.
+	StrictQuotes bool `yaml:"strict_quotes"`
 	// PhoneRegion is the ISO 3166 region of national phone numbers.
 	PhoneRegion string `yaml:"phone_region"`
 }
@@ -263,6 +268,9 @@ func (c *Config) InputOptions() input.Options {
 		Encoding: c.Input.Encoding,
 		NoHeader: c.Input.Header != nil && !*c.Input.Header,
 		Columns:  c.Input.Columns,
+
+		SkipLines:    c.Input.SkipLines,
+		StrictQuotes: c.Input.StrictQuotes,
 	}
 	switch strings.ToLower(c.Input.Format) {
 	case "csv":

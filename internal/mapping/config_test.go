@@ -159,6 +159,7 @@ func TestInputOptions(t *testing.T) {
 		{"JSONL", `{format: jsonl}`, input.Options{Format: input.FormatJSONL}},
 		{"NoHeader", `{header: false, columns: [A, B]}`, input.Options{NoHeader: true, Columns: []string{"A", "B"}}},
 		{"HeaderTrue", `{header: true}`, input.Options{}},
+		{"SkipLinesStrictQuotes", `{skip_lines: 2, strict_quotes: true}`, input.Options{SkipLines: 2, StrictQuotes: true}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

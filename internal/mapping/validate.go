@@ -149,6 +149,9 @@ func (cc *compiler) checkInput() {
 			cc.addf("input.encoding", "%q is not a known encoding; use a name such as windows-1251, cp866, koi8-r, utf-16le or utf-8", in.Encoding)
 		}
 	}
+	if in.SkipLines < 0 {
+		cc.addf("input.skip_lines", "%d is negative; use the number of lines above the header, or 0", in.SkipLines)
+	}
 	if in.Header != nil && !*in.Header && len(in.Columns) == 0 && strings.ToLower(in.Format) != "jsonl" {
 		cc.addf("input.columns", "is required when input.header is false: list the column names in file order")
 	}
