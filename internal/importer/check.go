@@ -42,6 +42,9 @@ func Check(ctx context.Context, o Options, out io.Writer) error {
 		fmt.Fprintf(out, ", delimiter %s, encoding %s, %d columns", delimName(in.Delimiter()), in.Encoding(), len(in.Header()))
 	}
 	fmt.Fprintln(out)
+	for _, w := range in.Warnings() {
+		fmt.Fprintf(out, "warning: %s\n", w)
+	}
 
 	m, err := mapping.Compile(cfg, in.Header())
 	if err != nil {

@@ -62,3 +62,39 @@ func TestTokenRules(t *testing.T) {
 		})
 	}
 }
+
+// TestLimit: --limit N takes the first N data rows, for a trial run, in
+// run and in validate; the run is not marked finished, so --resume goes on
+// with the rest.
+func TestLimit(t *testing.T) {
+	for _, mode := range []Mode{ModeValidate, ModeRun} {
+		t.Run(string(mode), func(t *testing.T) {
+			dir := t.TempDir()
+			fake, url := startFake(t, fakeapi.Options{})
+			o := baseOptions(mode, writeFile(t, dir, "c.yaml", simpleConfig), genCSV(t, dir, 50, 50, false), dir)
+			o.APIURL, o.Limit = url, 7
+			r := runImporter(t, context.Background(), o)
+			if r.code != ExitOK || r.sum.Rows != 7 {
+				t.Fatalf("--limit 7: exit %d, %d rows: %v\n%s", r.code, r.sum.Rows, r.err, r.stderr)
+			}
+			seen := map[string]bool{}
+			for _, row := range readJournal(t, o.Results) {
+				seen[row["row"]] = true
+			}
+			if len(seen) != 7 || !seen["1"] || !seen["7"] {
+				t.Errorf("journal rows %v, want rows 1–7", seen)
+			}
+			if mode == ModeValidate {
+				return
+			}
+			if n := fake.Stats().Requests; n != 7 {
+				t.Errorf("the API got %d requests, want 7", n)
+			}
+			o.Limit, o.Resume = 0, true
+			r = runImporter(t, context.Background(), o)
+			if r.code != ExitOK || r.sum.OK != 43 || r.sum.Skipped != 7 {
+				t.Errorf("--resume after --limit: exit %d, %d ok, %d skipped; want 43 and 7\n%s", r.code, r.sum.OK, r.sum.Skipped, r.stderr)
+			}
+		})
+	}
+}

@@ -57,7 +57,7 @@ func openOutputs(o *Options, paths outputPaths, in *input.File, resume bool) (*o
 		if in.Format() == input.FormatJSONL {
 			out.rejects, err = results.NewJSONLRejects(paths.rejects)
 		} else {
-			out.rejects, err = results.NewRejects(paths.rejects, in.Header(), in.Delimiter(), o.Neutralise)
+			out.rejects, err = results.NewRejects(paths.rejects, in.Header(), in.Delimiter(), o.Neutralise, in.Preamble()...)
 		}
 		if err != nil {
 			out.close()

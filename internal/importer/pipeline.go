@@ -86,6 +86,9 @@ type pipeline struct {
 	// reading goroutine closes streamDone when it ends.
 	streaming  bool
 	streamDone chan struct{}
+
+	limit   int64       // > 0: read only the first limit data rows (--limit)
+	limited atomic.Bool // the limit ended reading: the input was not read to its end
 }
 
 // run drives the stages until every row read has an outcome (or the run was
@@ -168,6 +171,10 @@ func (p *pipeline) read(work, ordered chan<- *chunk) {
 		return true
 	}
 	add := func(rec *input.Record) bool {
+		if p.limit > 0 && rec.Row > p.limit {
+			p.limited.Store(true)
+			return false
+		}
 		if p.skip(rec) {
 			return true
 		}
@@ -179,6 +186,10 @@ func (p *pipeline) read(work, ordered chan<- *chunk) {
 		ended = p.readStream(add, flush)
 	} else {
 		ended = p.readFile(add)
+	}
+	if p.limited.Load() && p.stopCtx.Err() == nil {
+		flush() // --limit: the rows before it are the whole run
+		return
 	}
 	if !ended || p.stopCtx.Err() != nil {
 		p.notSent.Add(int64(len(c.items)))

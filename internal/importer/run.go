@@ -111,7 +111,7 @@ func open(o *Options) (_ *session, err error) {
 	}
 	s.closers = append(s.closers, s.out.close)
 	s.p = &pipeline{
-		mode: o.Mode, in: s.in, mapper: m, prev: prev, retryUnknown: o.RetryUnknown,
+		mode: o.Mode, in: s.in, mapper: m, prev: prev, retryUnknown: o.RetryUnknown, limit: o.Limit,
 		shardK: shardK, shardN: shardN, journal: s.out.journal, rejects: s.out.rejects, payloads: s.out.payloads,
 		budget: budget, sum: results.NewSummary(), log: s.log,
 	}
@@ -128,6 +128,9 @@ func open(o *Options) (_ *session, err error) {
 	}
 	s.log.Info("reading", "input", inputName(o.Input), "format", s.in.Format(), "encoding", s.in.Encoding(),
 		"delimiter", delimName(s.in.Delimiter()), "columns", len(s.in.Header()))
+	for _, w := range s.in.Warnings() {
+		s.log.Warn(w, "input", inputName(o.Input))
+	}
 	return s, nil
 }
 
@@ -168,6 +171,9 @@ func (s *session) finish(runErr error) (*results.Summary, error) {
 	// fatal error, whatever the rows did.
 	closeErr := s.out.close()
 	sum.Duration = time.Since(s.start)
+	if p.limited.Load() {
+		s.log.Info("--limit: stopped after the first rows; --resume continues with the rest", "limit", o.Limit)
+	}
 	if runErr == nil && sum.Rows == 0 && sum.Skipped == 0 {
 		// Not an error (a nightly feed may be empty), but cron mail should say so.
 		s.log.Warn("the input holds no data rows", "input", inputName(o.Input))
@@ -177,7 +183,7 @@ func (s *session) finish(runErr error) (*results.Summary, error) {
 		sum.Requests, sum.Retries = st.Requests, st.Retries
 	}
 	sum.Input, sum.Config, sum.StartedAt = o.Input, o.Config, s.start
-	if runErr == nil && closeErr == nil && o.Mode == ModeRun {
+	if runErr == nil && closeErr == nil && o.Mode == ModeRun && !p.limited.Load() {
 		if err := results.MarkFinished(s.paths.results, p.rowsRead(), time.Now()); err != nil {
 			closeErr = err
 		}

@@ -63,7 +63,7 @@ func TestConfigs(t *testing.T) {
 			if !ok {
 				t.Fatalf("configs/README.md has no row for %s", name)
 			}
-			header, recs := readRecords(t, filepath.Join("../../samples", want[0]), cfg)
+			header, recs := readSample(t, filepath.Join("../../samples", want[0]), cfg)
 			m, err := Compile(cfg, header)
 			if err != nil {
 				t.Fatalf("Compile: %v", err)

@@ -235,3 +235,30 @@ func renderLine(tb testing.TB, m map[string]json.RawMessage, order ...string) []
 	}
 	return append(b, "}\n"...)
 }
+
+// readSample reads a sample through the real input reader, as the
+// importer does: samples may rely on its tolerance (title lines, nameless
+// columns, bare quotes) that encoding/csv lacks.
+func readSample(tb testing.TB, path string, cfg *Config) ([]string, []*input.Record) {
+	tb.Helper()
+	if strings.HasSuffix(path, ".jsonl") {
+		return readRecords(tb, path, cfg)
+	}
+	in, err := input.Open(path, cfg.InputOptions())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer in.Close()
+	var recs []*input.Record
+	for {
+		rec, err := in.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			tb.Fatalf("%s: %v", path, err)
+		}
+		recs = append(recs, rec)
+	}
+	return in.Header(), recs
+}

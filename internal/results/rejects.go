@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"strings"
 	"unicode/utf8"
 
 	"importer/internal/jsonenc"
@@ -56,7 +57,11 @@ type Rejects struct {
 // so a spreadsheet shows them as text instead of running them as formulas; it
 // changes the data, so it is off by default. The header is never changed: the
 // config must still find its columns.
-func NewRejects(path string, header []string, delim rune, neutralise bool) (*Rejects, error) {
+//
+// preamble, when given, is the lines the input had before its header
+// (input.skip_lines): they are written first, as read, so the same config
+// skips them again when the rejects file is imported.
+func NewRejects(path string, header []string, delim rune, neutralise bool, preamble ...string) (*Rejects, error) {
 	if delim == 0 {
 		delim = ','
 	}
@@ -81,6 +86,10 @@ func NewRejects(path string, header []string, delim rune, neutralise bool) (*Rej
 		out = append(out, RejectsErrorColumn)
 	}
 	r.bw.WriteString(utf8BOM)
+	for _, line := range preamble {
+		r.bw.WriteString(strings.TrimRight(line, "\r\n"))
+		r.bw.WriteByte('\n')
+	}
 	if err := r.cw.Write(out); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("write rejects %s: header: %w", path, err)
