@@ -33,10 +33,10 @@ type Options struct {
 	Payloads string // payload dump; "" = none
 	Summary  string // JSON summary; "" = none
 
-	Resume       bool // skip rows the journal records as ok (or unknown); append the rest
-	Force        bool // resume even when the input or config changed, or from a damaged journal
-	RetryUnknown bool // with Resume: send rows an earlier run left unknown, too
-	Again        bool // run an input whose journal says it was run already (the old journal is kept)
+	Resume       bool  // skip rows the journal records as ok (or unknown); append the rest
+	Force        bool  // resume even when the input or config changed, or from a damaged journal
+	RetryUnknown bool  // with Resume: send rows an earlier run left unknown, too
+	Again        bool  // run an input whose journal says it was run already (the old journal is kept)
 	Limit        int64 // > 0: only the first Limit data rows of the input (a trial run)
 
 	APIURL      string   // overrides ALTCRAFT_API_URL and api.url
