@@ -2,6 +2,7 @@ package importer
 
 import (
 	"context"
+	"os"
 	"strings"
 	"testing"
 
@@ -97,4 +98,38 @@ func TestLimit(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestRejectsKeepTitleLines: a file with title lines before its header
+// (input.skip_lines) gets a rejects file with the same lines first, so the
+// same config reads it back: same header, same rows.
+func TestRejectsKeepTitleLines(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeFile(t, dir, "c.yaml", "request: {db_id: 1, matching: email}\ninput: {skip_lines: 2, delimiter: \";\"}\n"+
+		"fields:\n  email: {column: E-mail, validate: email, required: true}\n  company: Организация\n")
+	in := writeFile(t, dir, "in.csv", "Выгрузка контрагентов\nДата: 15.06.2026\nE-mail;Организация;\n"+
+		"a@example.com;ООО \"Ромашка\";\nnot-an-email;ЗАО \"Вектор\";\n")
+	o := baseOptions(ModeValidate, cfg, in, dir)
+	if r := runImporter(t, context.Background(), o); r.code != ExitRowErrors || r.sum.Invalid != 1 {
+		t.Fatalf("exit %d, %d invalid: %v\n%s", r.code, r.sum.Invalid, r.err, r.stderr)
+	}
+	rej := string(readFileT(t, o.Rejects))
+	if !strings.HasPrefix(rej, "\ufeffВыгрузка контрагентов\nДата: 15.06.2026\nE-mail;Организация;_error\n") ||
+		!strings.Contains(rej, `not-an-email;"ЗАО ""Вектор""";`) {
+		t.Fatalf("rejects file:\n%s", rej)
+	}
+	again := baseOptions(ModeValidate, cfg, o.Rejects, t.TempDir())
+	r := runImporter(t, context.Background(), again)
+	if r.code != ExitRowErrors || r.sum.Rows != 1 || r.sum.Invalid != 1 {
+		t.Errorf("the rejects file read back: exit %d, %d rows, %d invalid; want the one bad row\n%s", r.code, r.sum.Rows, r.sum.Invalid, r.stderr)
+	}
+}
+
+func readFileT(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
