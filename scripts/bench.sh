@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# make bench: measure the importer against the targets of DESIGN.md §9 in one
+# make bench: measure the importer against the targets in docs/ARCHITECTURE.md in one
 # run (after `make build`), print the tables and rewrite BENCHMARKS.md.
 #
 #   make bench                          # everything, about 5 minutes on 2 cores

@@ -28,7 +28,7 @@ import (
 var version = ""
 
 // defaultMemoryLimit is the soft memory limit the importer sets unless
-// GOMEMLIMIT says otherwise: it keeps peak RSS near the DESIGN.md §9 budget
+// GOMEMLIMIT says otherwise: it keeps peak RSS near the memory target in docs/ARCHITECTURE.md
 // of 64 MB. The live heap of a run (the window of rows in flight) stays well
 // below it; without a limit the collector lets the heap grow to twice that
 // before it runs. A run whose live heap is larger only collects more often.

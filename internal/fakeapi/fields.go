@@ -9,7 +9,7 @@ import (
 	"strings"
 )
 
-// action is a functional update of one field (altcraft-api.md §6.2).
+// action is a functional update of one field (docs/API.md, "Field functions").
 type action uint8
 
 const (

@@ -24,7 +24,7 @@ func (e endpoint) creates() bool { return e == epImport || e == epImportBatch }
 
 func (e endpoint) batch() bool { return e == epImportBatch || e == epUpdateBatch }
 
-// mode is a matching mode (altcraft-api.md §3).
+// mode is a matching mode (docs/API.md, "Matching").
 type mode uint8
 
 const (

@@ -16,5 +16,5 @@
 // Rows are data, not errors: every row read ends as exactly one line of the
 // results journal (unless the run stops before the row finished, in which case
 // --resume sends it). Run returns an error only when the run as a whole fails;
-// [ExitCode] maps that error to the process exit code of DESIGN.md §6.
+// [ExitCode] maps that error to the process exit code (the table in the README).
 package importer

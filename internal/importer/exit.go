@@ -5,7 +5,7 @@ import (
 	"errors"
 )
 
-// Exit codes of DESIGN.md §6.
+// Exit codes: the contract with cron jobs and scripts (README, "Exit codes").
 const (
 	ExitOK          = 0   // every row ok (valid for validate)
 	ExitFatal       = 1   // usage, config, I/O, token rejected, API unreachable

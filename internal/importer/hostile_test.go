@@ -23,7 +23,7 @@ import (
 	"importer/internal/fakeapi"
 )
 
-// The hostile input corpus (issue 8): inputs a broken export, a wrong file or
+// The hostile input corpus: inputs a broken export, a wrong file or
 // an attacker can hand the importer. Every one must end with exit 1 and one
 // clear line naming what to fix, or with exit 2 and a per-row error naming the
 // line or column; never a panic, a hang or memory that grows with the input.
@@ -555,8 +555,8 @@ func wantKeys(keys map[int64]string) func(t *testing.T, h *hostileRun) {
 }
 
 // TestHostileMemory runs the built binary over inputs far bigger than the
-// reader may hold (a 64 MB field is as big as the memory target of DESIGN.md
-// §9) and bounds the child's peak Go heap and RSS: a reader that kept a whole
+// reader may hold (a 64 MB field is as big as the memory target in
+// docs/ARCHITECTURE.md) and bounds the child's peak Go heap and RSS: a reader that kept a whole
 // field, line or row in memory goes over both (checked once by raising the
 // reader's field limit to 1 GiB: heap 130-306 MB, RSS 217-393 MB). The
 // binary, not the test process, because -race multiplies the test's own
@@ -566,7 +566,7 @@ func TestHostileMemory(t *testing.T) {
 		t.Skip("writes a few hundred MB of inputs; not in -short")
 	}
 	const (
-		rssLimit = 64 << 20 // DESIGN.md §9: peak RSS <= 64 MB whatever the file
+		rssLimit = 64 << 20 // the memory target: peak RSS <= 64 MB whatever the file
 		// Under every input here that a reader holding a whole field, line or
 		// row would need; bounded reading peaks at about 12 MB (the field of
 		// lines, which keeps its bytes to restart after the quote).

@@ -185,7 +185,7 @@ func TestRunLegacyCRM(t *testing.T) {
 	}
 }
 
-// TestExitCodes drives each exit code of DESIGN.md §6 through the real
+// TestExitCodes drives each exit code (README, "Exit codes") through the real
 // pipeline and the fake API.
 func TestExitCodes(t *testing.T) {
 	dir := t.TempDir()

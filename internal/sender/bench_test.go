@@ -68,7 +68,7 @@ func feed(b *testing.B, p *Pool, n int) int {
 }
 
 // BenchmarkPoolLoopback measures rows/s against a loopback server: a bare
-// keep-alive client (the baseline of DESIGN.md §9), the pool one profile per
+// keep-alive client (the yardstick of docs/ARCHITECTURE.md's targets), the pool one profile per
 // request (fixed and auto concurrency), and batches of 1000.
 func BenchmarkPoolLoopback(b *testing.B) {
 	srv := benchServer(b)

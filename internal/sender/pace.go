@@ -126,7 +126,7 @@ type pacer struct {
 	free atomic.Bool // the limit is infinite: skip the bucket entirely
 	// serial admits one waiter to the bucket at a time: a waiter's
 	// reservation is fixed at the rate of the moment, so a queue of waiters
-	// would keep the old rate long after a decrease (go-libs §4.1).
+	// would keep the old rate long after a decrease (x/time/rate fixes a reservation's time when it is made).
 	serial chan struct{}
 	log    *slog.Logger
 	obs    Observer // nil: nobody listens

@@ -1,4 +1,4 @@
-// Package bench measures the importer against the targets of DESIGN.md §9,
+// Package bench measures the importer against the targets in docs/ARCHITECTURE.md,
 // side by side in one run on one machine, and generates the realistic input
 // files the measurements read.
 //

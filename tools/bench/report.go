@@ -49,7 +49,7 @@ type Figure struct {
 	Label, Value string
 }
 
-// Check is one target of DESIGN.md §9 and whether the measured value meets it.
+// Check is one target of docs/ARCHITECTURE.md and whether the measured value meets it.
 type Check struct {
 	What   string
 	Target string
@@ -125,7 +125,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		return err
 	}
 	if checks := r.Checks(); len(checks) > 0 {
-		fmt.Fprintln(bw, "TARGETS (DESIGN.md §9)")
+		fmt.Fprintln(bw, "TARGETS (docs/ARCHITECTURE.md)")
 		tw = tabwriter.NewWriter(bw, 0, 0, 2, ' ', 0)
 		fmt.Fprintf(tw, "  what\ttarget\tmeasured\tverdict\n")
 		for _, c := range checks {
@@ -149,7 +149,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	p := func(format string, args ...any) { fmt.Fprintf(bw, format, args...) }
 	p("# Benchmarks\n\n")
 	p("Measured by `make bench` (`scripts/bench.sh` → `tools/benchrun`, logic in `tools/bench`) in one run,\n")
-	p("side by side on one machine and the same generated files, against the targets of DESIGN.md §9.\n")
+	p("side by side on one machine and the same generated files, against the targets in docs/ARCHITECTURE.md.\n")
 	p("This file is rewritten by every full run; re-run `make bench` to refresh it. ")
 	p("Commands run from the repository root; `$TOKEN` is a random per-run token passed in the environment.\n\n")
 	if !r.Complete {
@@ -163,7 +163,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	p("| load average at start | %s |\n| whole run took | %s |\n\n", m.Load, r.Elapsed.Round(time.Second))
 
 	if checks := r.Checks(); len(checks) > 0 {
-		p("## Targets (DESIGN.md §9)\n\n| what | target | measured | verdict |\n|---|---|---|---|\n")
+		p("## Targets (docs/ARCHITECTURE.md)\n\n| what | target | measured | verdict |\n|---|---|---|---|\n")
 		for _, c := range checks {
 			p("| %s | %s | %s | **%s** |\n", mdCell(c.What), mdCell(c.Target), mdCell(c.Got), c.Verdict())
 		}

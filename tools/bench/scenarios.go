@@ -98,7 +98,7 @@ func (r *runner) validate(ctx context.Context, s *Scenario) error {
 	s.note("Rows/s of validate are rows in the summary over the wall time of the whole process (start, config, "+
 		"reading, mapping, writing the journal and rejects), best of %d; the bare parse is the best of %d in process, "+
 		"one goroutine. validate maps on every core; the bare parse uses one.", r.cfg.Repeat, r.cfg.Repeat)
-	// The §9 target is the text mapping's (issue 4: "on a 10-column file
+	// The target is the text mapping's ("on a 10-column file
 	// without phone parsing"); phone parsing is reported beside it as a
 	// per-row cost, since libphonenumber alone takes several times the
 	// whole budget.
@@ -357,7 +357,7 @@ func (r *runner) send(ctx context.Context, s *Scenario) error {
 		"%.1f× (%s vs %s)", rows1000/rows1, perSec(rows1000), perSec(rows1))
 
 	// The same lever as users meet it: an API's rate limit caps requests,
-	// not rows (DESIGN.md §8: API rate × batch size = rows/s).
+	// not rows (API rate × batch size = rows/s).
 	const apiRate = 50
 	small, _, err := r.data(s, "crm-500.csv", GenOptions{Format: CSV, Rows: 500, Seed: r.cfg.Seed})
 	if err != nil {
@@ -565,7 +565,7 @@ func (r *runner) aimd(ctx context.Context, s *Scenario) error {
 	s.fig("HTTP 429 replies", "%d of %d requests = %s (importer retries: %d)", limited, st.Requests, pct(float64(limited)/float64(max(st.Requests, 1))), sum.Retries)
 	s.fig("attempted rate, steady (429s included)", "%s over %d whole seconds", perSec(p.Steady), p.Seconds)
 	s.fig("requests per second (429s included)", "%s", histogram(st.PerSecond))
-	s.note("No §9 target: this shows how close AIMD gets to an API limit it does not know, and what it costs in 429s. " +
+	s.note("No target: this shows how close AIMD gets to an API limit it does not know, and what it costs in 429s. " +
 		"The fake's bucket holds one second's worth (300) and answers 429 with Retry-After: 1.")
 	return nil
 }

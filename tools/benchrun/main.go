@@ -1,4 +1,4 @@
-// Command benchrun measures the importer against the targets of DESIGN.md §9
+// Command benchrun measures the importer against the targets in docs/ARCHITECTURE.md
 // in one run on one machine (tools/bench), prints the figures as tables
 // and writes them, with the machine and every exact command, to
 // BENCHMARKS.md. `make bench` runs it through scripts/bench.sh after
