@@ -77,6 +77,22 @@
 // rest of the file. JSONL is one object per line, numbers kept exact as
 // json.Number.
 //
+// Excel workbooks (.xlsx, .xlsm) are read too (xlsx.go): one sheet, chosen
+// by Options.Sheet, streamed row by row out of the zip. A workbook is
+// recognised by Options.Format, its extension or its bytes (a zip holding
+// xl/workbook.xml); an Excel 97-2003 .xls or an encrypted workbook is a
+// clear error. A stream (stdin) is first copied to a temporary file, for
+// the zip's random access. Cells read as the user sees them, with no
+// spreadsheet artefacts: text as written (leading zeros kept), numbers
+// plain (12345678901, 0.1, never 1.2E+10; 15 significant digits as Excel
+// shows them; a 00000-style format pads), booleans true/false, error
+// values as shown (#N/A), formulas by their cached result, and cells whose
+// number format is a date or time as ISO text: 2006-01-02 for a date
+// format, 2006-01-02T15:04:05 for one that shows a time, 15:04:05 for a
+// time alone. Empty rows are skipped; Record.Line is the sheet's row
+// number; a merged range has its value in its first cell only. The header
+// follows the CSV rules; Options.SkipLines counts sheet rows.
+//
 // Memory stays flat whatever the file size: one record is decoded at a time,
 // lines longer than 64 KiB are read in pieces, and the buffers are bounded by
 // about twice Options.MaxFieldSize (the bytes after an open quote are kept up

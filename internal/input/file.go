@@ -49,6 +49,7 @@ type File struct {
 
 	csv   *csvParser
 	jsonl *jsonlParser
+	xl    *sheetReader // a workbook's sheet (xlsx.go)
 	lr    *lineReader
 	row   int64
 	err   error // sticky: io.EOF or the fatal error
@@ -112,6 +113,13 @@ func fileSize(f *os.File) int64 {
 }
 
 func newFile(r io.Reader, name string, opts Options, size int64, closer io.Closer) (*File, error) {
+	wb, r, err := workbookInput(r, name, opts, size)
+	if wb != nil || err != nil {
+		if wb != nil && closer != nil {
+			wb.closer = append([]io.Closer{closer}, wb.closer...)
+		}
+		return wb, err
+	}
 	f := &File{name: name, size: size, count: &countingReader{r: r}}
 	if closer != nil {
 		f.closer = append(f.closer, closer)
@@ -424,9 +432,12 @@ func (f *File) Read() (*Record, error) {
 	f.slab = f.slab[1:]
 	var err error
 	var line int64
-	if f.csv != nil {
+	switch {
+	case f.csv != nil:
 		err, line = f.csv.next(rec), f.csv.line
-	} else {
+	case f.xl != nil:
+		err, line = f.xl.nextRecord(rec), f.xl.line
+	default:
 		err, line = f.jsonl.next(rec), f.jsonl.line
 	}
 	switch {

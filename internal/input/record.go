@@ -12,6 +12,7 @@ type Format string
 const (
 	FormatCSV   Format = "csv"   // CSV or TSV: delimiter sniffed or configured
 	FormatJSONL Format = "jsonl" // one JSON object per line
+	FormatXLSX  Format = "xlsx"  // an Excel workbook (.xlsx, .xlsm): one sheet's rows
 )
 
 // DefaultMaxFieldSize is the largest field (CSV) or line (JSONL) accepted
@@ -49,14 +50,18 @@ type Options struct {
 	// delimiter are sniffed; line numbers stay those of the file. 0 skips
 	// nothing; a negative value is ErrFormat.
 	SkipLines int
+	// Sheet chooses a workbook's sheet: its name (exact, else ignoring
+	// case), else a 1-based position such as "2"; "" = the first sheet.
+	// Other formats ignore it. For a workbook SkipLines counts sheet rows.
+	Sheet string
 }
 
 // Record is one data record of the input. Records returned by Read are owned
 // by the caller: the reader never reuses their memory.
 type Record struct {
 	Row    int64 // 1-based data record number (the first record after the header is 1)
-	Line   int64 // 1-based file line where the record starts
-	Offset int64 // byte offset, in the decoded UTF-8 stream, where the record starts
+	Line   int64 // 1-based file line where the record starts; for a workbook, the sheet's row number
+	Offset int64 // byte offset, in the decoded UTF-8 stream, where the record starts; 0 for a workbook
 
 	// Fields holds a CSV record's values in header order, one per name of
 	// [File.Header]: the cells of columns without a name in the header are
