@@ -4,6 +4,7 @@
 //	importer run      -c CONFIG [flags] INPUT   import INPUT ("-" = stdin; .gz is decompressed)
 //	importer validate -c CONFIG [flags] INPUT   dry run: read, map, validate, never touch the network
 //	importer check    -c CONFIG [INPUT]         load and check the config (and INPUT's header against it)
+//	importer probe    -c CONFIG [--yes]         send one test batch; check the API's batch reply
 //	importer version
 //
 // Exit codes: 0 every row ok; 1 fatal (usage, config, I/O, token rejected,
@@ -58,6 +59,7 @@ Usage:
   importer run      -c CONFIG [flags] INPUT   import INPUT ("-" = stdin; .gz is decompressed)
   importer validate -c CONFIG [flags] INPUT   dry run: read, map, validate; no network
   importer check    -c CONFIG [INPUT]         check the config (and INPUT's header against it)
+  importer probe    -c CONFIG [--yes]         send one test batch; check the API's batch reply
   importer version
 
 Run "importer COMMAND --help" for the flags of a command.
@@ -84,6 +86,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runCmd(ctx, importer.Mode(cmd), args[1:], stderr)
 	case "check":
 		return checkCmd(ctx, args[1:], stdout, stderr)
+	case "probe":
+		return probeCmd(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "importer", buildVersion())
 		return importer.ExitOK
