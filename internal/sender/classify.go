@@ -187,7 +187,12 @@ func classifyEnvelope(x *exchange, now time.Time) outcome {
 		return classifyAPI(&x.rep.status, now, x.retryAfter)
 	}
 	if x.items > 0 {
-		text := "the batch reply had " + strconv.Itoa(len(x.rep.items)) + " results for " + strconv.Itoa(x.items) +
+		n := len(x.rep.items)
+		results := " results for "
+		if n == 1 {
+			results = " result for "
+		}
+		text := "the batch reply had " + strconv.Itoa(n) + results + strconv.Itoa(x.items) +
 			" profiles, so they cannot be matched to the rows"
 		if !x.rep.hasResult {
 			text = "the batch reply had no result list for " + strconv.Itoa(x.items) + " profiles"

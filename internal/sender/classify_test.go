@@ -148,7 +148,7 @@ func TestClassify(t *testing.T) {
 		{name: "BatchWrongCount", x: replyX(200, batch(0, 0, 0), 5), kind: kindMaybe, code: "reply",
 			text: "the batch reply had 3 results for 5 profiles, so they cannot be matched to the rows (the request may have been applied)"},
 		{name: "BatchErrorsOnly", x: replyX(200, `{"error":0,"error_text":"Successful operation","result":[{"error":400,"error_text":"invalid email"}]}`, 5),
-			kind: kindMaybe, code: "reply", text: "1 results for 5 profiles"},
+			kind: kindMaybe, code: "reply", text: "1 result for 5 profiles"},
 		{name: "BatchNoResult", x: replyX(200, okBody, 5), kind: kindMaybe, code: "reply", text: "the batch reply had no result list for 5 profiles"},
 		{name: "BatchItemWithoutCodeIsSettledPerItem", x: replyX(200, `{"error":0,"result":[{"error":0},{"profile_id":"x"}]}`, 2), kind: kindOK},
 		{name: "BatchLevelRowError", x: replyX(200, apiErr(400, "Database not found"), 5), kind: kindRow, code: "400", text: "Database not found"},

@@ -33,7 +33,7 @@ func TestCheckBatchReply(t *testing.T) {
 		{"one result per item", 200, "application/json", `{"error":0,"result":[` + ok + `,` + bad + `]}`, ReplyMatched, 2, "", ""},
 		{"an item without a code is still matched", 200, "", `{"error":0,"result":[` + ok + `,{}]}`, ReplyMatched, 2, "", ""},
 		{"a top-level error with one result per item", 200, "", `{"error":400,"result":[` + ok + `,` + bad + `]}`, ReplyMatched, 2, "", ""},
-		{"errors only", 200, "", `{"error":0,"result":[` + bad + `]}`, ReplyUnmatched, 1, "reply", "1 results for 2 profiles"},
+		{"errors only", 200, "", `{"error":0,"result":[` + bad + `]}`, ReplyUnmatched, 1, "reply", "1 result for 2 profiles"},
 		{"no result list", 200, "", `{"error":0,"error_text":"Successful operation"}`, ReplyUnmatched, -1, "reply", "no result list"},
 		{"result not a list", 200, "", `{"error":0,"result":{}}`, ReplyUnmatched, -1, "reply", "no result list"},
 		{"not JSON", 200, "text/html", `<html>`, ReplyMaybe, -1, "reply", "not valid JSON; text/html, 6 bytes"},
