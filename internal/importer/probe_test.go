@@ -106,7 +106,7 @@ func TestProbeAgainstFake(t *testing.T) {
 		}},
 		{fakeapi.BatchErrorsOnly, ExitRowErrors, []string{
 			"verdict: differs: 2 items, 1 result The importer's reading",
-			"the batch reply had 1 results for 2 profiles",
+			"the batch reply had 1 result for 2 profiles",
 			"rows using only set are sent again, one per request",
 			"rows using incr, add or delete end unknown",
 			"set api.batch_size: 1",
