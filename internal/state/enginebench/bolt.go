@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"os"
 	"path/filepath"
 	"sort"
 
@@ -71,3 +72,20 @@ func (e *boltEngine) scan(fn func(k, v []byte)) error {
 func (e *boltEngine) close() error { return e.db.Close() }
 
 var boltPage = 4096
+
+// boltCompactSize copies the state in key order into a new file with full
+// pages (what a compaction command would do) and returns that file's size.
+func boltCompactSize(dir string) int64 {
+	src, err := bolt.Open(filepath.Join(dir, "state.db"), 0o600, &bolt.Options{ReadOnly: true})
+	check(err)
+	defer src.Close()
+	path := filepath.Join(dir, "compact.db")
+	dst, err := bolt.Open(path, 0o600, nil)
+	check(err)
+	check(bolt.Compact(dst, src, 64<<20))
+	check(dst.Close())
+	fi, err := os.Stat(path)
+	check(err)
+	defer os.Remove(path)
+	return fi.Size()
+}

@@ -56,6 +56,8 @@ func main() {
 	flag.BoolVar(&pebbleNoCompress, "nocompress", false, "pebble: no block compression")
 	flag.IntVar(&pebbleBlock, "block", 0, "pebble data block size")
 	flag.IntVar(&pebbleIndexBlock, "iblock", 0, "pebble index block size")
+	flag.BoolVar(&sortedKeys, "sorted", false, "keys in sort order (a bulk load) instead of random order")
+	compactTo := flag.Bool("compact", false, "bbolt: after the delta runs, copy the file in key order (bbolt.Compact) and report its size")
 	prof := flag.String("cpuprofile", "", "write a CPU profile of the delta runs")
 	flag.Parse()
 	open := engines[*name]
@@ -143,6 +145,9 @@ func main() {
 	res["scan_cpu_ns_key"] = m.cpu / float64(*n)
 	check(e.close())
 	res["size_delta10_B_key"] = float64(dirSize(*dir)) / float64(*n)
+	if *compactTo {
+		res["size_compacted_B_key"] = float64(boltCompactSize(*dir)) / float64(*n)
+	}
 	res["heap_peak_all_MB"] = float64(stop(true)) / (1 << 20)
 	res["rss_peak_MB"] = float64(vmHWM()) / (1 << 20)
 	emit(res)
@@ -180,8 +185,17 @@ func mix(x uint64) uint64 {
 	return x
 }
 
+// sortedKeys makes row order the keys' sort order (-sorted): the cost of
+// a bulk load in key order, against the random order of an export.
+var sortedKeys bool
+
 // genKey appends row i's e-mail-like key (~25 bytes) to b.
 func genKey(b []byte, i int) []byte {
+	if sortedKeys {
+		b = append(b, "user"...)
+		b = append(b, fmt.Sprintf("%09d", i)...)
+		return append(b, "@example.com"...)
+	}
 	h := mix(uint64(i) + 1)
 	b = append(b, words[h%uint64(len(words))]...)
 	b = strconv.AppendUint(b, h>>40, 36) // unique part: 24 bits of h ... plus i below
