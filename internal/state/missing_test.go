@@ -1,0 +1,140 @@
+package state
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// TestMissing: the keys in the state that the input lacked are reported, in
+// key order, with their time and last row; keys seen are not.
+func TestMissing(t *testing.T) {
+	stored := []testPut{
+		{"anna@example.com", entry(1, 0, 1)},
+		{"boris@example.com", entry(2, 0, 2)},
+		{"olga@example.com", entry(3, 1, 3)},
+		{"ivan@example.com", entry(4, 2, 4)},
+	}
+	type missed struct {
+		Key   string
+		Entry Entry
+	}
+	cases := []struct {
+		name string
+		seen []string
+		want []missed
+	}{
+		{
+			name: "every key seen: none missing",
+			seen: []string{"anna@example.com", "boris@example.com", "olga@example.com", "ivan@example.com"},
+		},
+		{
+			name: "two keys gone, in key order",
+			seen: []string{"boris@example.com", "ivan@example.com", "new@example.com"},
+			want: []missed{{"anna@example.com", entry(1, 0, 1)}, {"olga@example.com", entry(3, 1, 3)}},
+		},
+		{
+			name: "keys seen several times count once",
+			seen: []string{"anna@example.com", "anna@example.com", "boris@example.com", "olga@example.com", "olga@example.com"},
+			want: []missed{{"ivan@example.com", entry(4, 2, 4)}},
+		},
+		{
+			name: "an empty input: every key is missing",
+			want: []missed{
+				{"anna@example.com", entry(1, 0, 1)}, {"boris@example.com", entry(2, 0, 2)},
+				{"ivan@example.com", entry(4, 2, 4)}, {"olga@example.com", entry(3, 1, 3)},
+			},
+		},
+		{
+			name: "keys differ by case: not the same key",
+			seen: []string{"ANNA@example.com", "boris@example.com", "olga@example.com", "ivan@example.com"},
+			want: []missed{{"anna@example.com", entry(1, 0, 1)}},
+		},
+	}
+	s := newStore(t)
+	commit(t, s, stored...)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			seen := NewSeen(0)
+			for _, k := range tc.seen {
+				seen.Add(k)
+			}
+			var got []missed
+			n, err := s.Missing(seen, func(key string, e Entry) error {
+				got = append(got, missed{key, e})
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("Missing (-want +got):\n%s", diff)
+			}
+			if n != len(tc.want) {
+				t.Errorf("Missing returned %d, want %d", n, len(tc.want))
+			}
+		})
+	}
+
+	t.Run("an error from fn stops the scan", func(t *testing.T) {
+		stop := errors.New("disk full")
+		calls := 0
+		_, err := s.Missing(NewSeen(0), func(string, Entry) error { calls++; return stop })
+		if !errors.Is(err, stop) || calls != 1 {
+			t.Errorf("Missing = %v after %d calls, want the fn's error after 1", err, calls)
+		}
+	})
+}
+
+// TestSeen: membership, duplicates, and growth that duplicates do not drive.
+func TestSeen(t *testing.T) {
+	t.Run("members and non-members", func(t *testing.T) {
+		s := NewSeen(0)
+		for i := range 5000 {
+			s.Add(fmt.Sprintf("user%d@example.com", i))
+		}
+		for i := range 5000 {
+			if !s.Has(fmt.Sprintf("user%d@example.com", i)) {
+				t.Fatalf("user%d was added but Has says no", i)
+			}
+		}
+		for i := 5000; i < 10000; i++ {
+			if s.Has(fmt.Sprintf("user%d@example.com", i)) {
+				t.Fatalf("user%d was never added but Has says yes", i)
+			}
+		}
+		if s.Len() != 5000 {
+			t.Errorf("Len = %d, want 5000", s.Len())
+		}
+		// Adding after a lookup keeps working.
+		s.Add("late@example.com")
+		if !s.Has("late@example.com") || s.Len() != 5001 {
+			t.Errorf("after a late Add: Has = %v, Len = %d", s.Has("late@example.com"), s.Len())
+		}
+	})
+	t.Run("a key repeated 100,000 times takes no more room", func(t *testing.T) {
+		s := NewSeen(0)
+		start := cap(s.h)
+		for range 100_000 {
+			s.Add("same@example.com")
+		}
+		if s.Len() != 1 || cap(s.h) != start {
+			t.Errorf("Len = %d, cap %d → %d: repeats must be folded, not stored", s.Len(), start, cap(s.h))
+		}
+	})
+	t.Run("a size hint is honoured", func(t *testing.T) {
+		s := NewSeen(20_000)
+		for i := range 20_000 {
+			s.Add(fmt.Sprint(i))
+		}
+		if cap(s.h) != 20_000 {
+			t.Errorf("cap %d after 20000 distinct keys with that hint, want no growth", cap(s.h))
+		}
+		if !slices.IsSorted(s.h[:s.Len()]) {
+			t.Error("not sorted after Len")
+		}
+	})
+}
