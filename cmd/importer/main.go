@@ -5,6 +5,7 @@
 //	importer validate -c CONFIG [flags] INPUT   dry run: read, map, validate, never touch the network
 //	importer check    -c CONFIG [INPUT]         load and check the config (and INPUT's header against it)
 //	importer probe    -c CONFIG [--yes]         send one test batch; check the API's batch reply
+//	importer state    stats|export|forget --state PATH   inspect and edit a delta-import state
 //	importer version
 //
 // Exit codes: 0 every row ok; 1 fatal (usage, config, I/O, token rejected,
@@ -60,6 +61,7 @@ Usage:
   importer validate -c CONFIG [flags] INPUT   dry run: read, map, validate; no network
   importer check    -c CONFIG [INPUT]         check the config (and INPUT's header against it)
   importer probe    -c CONFIG [--yes]         send one test batch; check the API's batch reply
+  importer state    stats|export|forget --state PATH   inspect and edit a delta-import state
   importer version
 
 Run "importer COMMAND --help" for the flags of a command.
@@ -88,6 +90,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return checkCmd(ctx, args[1:], stdout, stderr)
 	case "probe":
 		return probeCmd(ctx, args[1:], stdout, stderr)
+	case "state":
+		return stateCmd(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "importer", buildVersion())
 		return importer.ExitOK

@@ -39,6 +39,9 @@ type Options struct {
 	Again        bool  // run an input whose journal says it was run already (the old journal is kept)
 	Limit        int64 // > 0: only the first Limit data rows of the input (a trial run)
 
+	State   string // state database (delta imports); "" = none
+	Missing string // with State: write the keys the (complete) export lacks here
+
 	APIURL      string   // overrides ALTCRAFT_API_URL and api.url
 	TokenFile   string   // the token's file; otherwise ALTCRAFT_TOKEN
 	Rate        *float64 // requests per second, 0 = unlimited

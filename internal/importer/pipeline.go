@@ -16,6 +16,7 @@ import (
 	"importer/internal/mapping"
 	"importer/internal/results"
 	"importer/internal/sender"
+	"importer/internal/state"
 )
 
 // chunkSize is how many records travel together between the reader, the
@@ -31,6 +32,14 @@ type item struct {
 	req   *mapping.Request // nil when the row is invalid
 	err   error            // the row's input or mapping error
 	body  []byte           // the single-profile body for --payloads, token "***"
+
+	fp        state.Fingerprint // with --state: what the row would send (set-only rows)
+	hasFP     bool
+	unchanged bool // with --state: the same request was applied at the key's last ok
+	// resumedOK: an earlier run's journal has this row ok; with --state it
+	// is mapped only for its fingerprint, which the state may have missed
+	// (the earlier run died before its last state commit).
+	resumedOK bool
 }
 
 // chunk is a run of consecutive records; done is closed once every item is
@@ -49,6 +58,9 @@ type outcome struct {
 	fields    []string
 	raw       []byte
 	announced bool // recorded in flight in the journal (a row using incr/add/delete)
+	fp        state.Fingerprint
+	hasFP     bool // with --state: stored when the row ends ok
+	stateOnly bool // an earlier run's ok row: stored in the state, no journal line
 }
 
 type pipeline struct {
@@ -86,6 +98,8 @@ type pipeline struct {
 	// reading goroutine closes streamDone when it ends.
 	streaming  bool
 	streamDone chan struct{}
+
+	delta *delta // with --state: skip unchanged rows, remember ok ones
 
 	limit   int64       // > 0: read only the first limit data rows (--limit)
 	limited atomic.Bool // the limit ended reading: the input was not read to its end
@@ -175,10 +189,14 @@ func (p *pipeline) read(work, ordered chan<- *chunk) {
 			p.limited.Store(true)
 			return false
 		}
+		it := item{rec: rec}
 		if p.skip(rec) {
-			return true
+			if p.delta == nil || !p.prev.OK(rec.Row) || rec.Err != nil {
+				return true
+			}
+			it.resumedOK = true
 		}
-		c.items = append(c.items, item{rec: rec})
+		c.items = append(c.items, it)
 		return len(c.items) < chunkSize || flush()
 	}
 	var ended bool
@@ -289,14 +307,20 @@ func (p *pipeline) skip(rec *input.Record) bool {
 		return false
 	case p.prev.OK(rec.Row):
 		p.skipped.Add(1)
-		p.passed.Add(1)
-		return true
 	case !p.retryUnknown && p.prev.Unknown(rec.Row):
 		p.skippedUnknown.Add(1)
-		p.passed.Add(1)
-		return true
+	default:
+		return false
 	}
-	return false
+	p.passed.Add(1)
+	if p.delta != nil && rec.Err == nil && !p.prev.OK(rec.Row) {
+		// The input still holds the key: it is not missing. (Rows ok in
+		// the journal are mapped for the state anyway: see resumedOK.)
+		if key, ok := p.mapper.Key(rec); ok {
+			p.delta.see(key)
+		}
+	}
+	return true
 }
 
 // mapChunks maps records in parallel; order is restored by the dispatcher.
@@ -345,6 +369,9 @@ func (p *pipeline) mapItem(it *item) {
 		return
 	}
 	it.req = req
+	if p.delta != nil && !req.Risky && req.Key != "" {
+		it.fp, it.hasFP = p.delta.fingerprint(req), true
+	}
 	if p.payloads != nil {
 		it.body = sender.AppendSingleBody(nil, "***", p.envelope, req)
 	}
@@ -359,6 +386,11 @@ func (p *pipeline) dispatch(ordered <-chan *chunk, jobs chan<- sender.Job, local
 	}
 	for c := range ordered {
 		<-c.done
+		if p.delta != nil && p.stopCtx.Err() == nil {
+			if err := p.delta.lookup(c); err != nil {
+				p.stop(err)
+			}
+		}
 		var outs []outcome
 		for i := range c.items {
 			if p.stopCtx.Err() != nil {
@@ -381,6 +413,22 @@ func (p *pipeline) route(it *item, jobs chan<- sender.Job, outs []outcome) []out
 		p.passed.Add(1)
 		return outs
 	}
+	if it.resumedOK {
+		if it.hasFP {
+			return append(outs, outcome{row: results.Row{Row: rec.Row, Key: it.req.Key}, fp: it.fp, hasFP: true, stateOnly: true})
+		}
+		if it.req != nil {
+			p.delta.see(it.req.Key)
+		}
+		return outs
+	}
+	if p.delta != nil && !it.hasFP {
+		k := it.key
+		if it.req != nil {
+			k = it.req.Key
+		}
+		p.delta.see(k)
+	}
 	if it.err != nil {
 		kind, column := errorGroup(it.err)
 		return append(outs, outcome{
@@ -397,16 +445,21 @@ func (p *pipeline) route(it *item, jobs chan<- sender.Job, outs []outcome) []out
 			return outs
 		}
 	}
-	if p.mode == ModeValidate {
+	if p.mode == ModeValidate || it.unchanged {
 		if outs == nil {
 			outs = make([]outcome, 0, chunkSize)
 		}
+		st := results.StatusValid
+		if it.unchanged {
+			st = results.StatusUnchanged
+		}
 		return append(outs, outcome{row: results.Row{
-			Row: rec.Row, Line: rec.Line, Key: it.req.Key, Status: results.StatusValid,
+			Row: rec.Row, Line: rec.Line, Key: it.req.Key, Status: st,
 		}})
 	}
 	p.mu.Lock()
-	p.inflight[rec.Row] = outcome{row: results.Row{Row: rec.Row, Line: rec.Line, Key: it.req.Key}, fields: rec.Fields, raw: rec.Raw}
+	p.inflight[rec.Row] = outcome{row: results.Row{Row: rec.Row, Line: rec.Line, Key: it.req.Key}, fields: rec.Fields, raw: rec.Raw,
+		fp: it.fp, hasFP: it.hasFP}
 	p.mu.Unlock()
 	select {
 	case jobs <- sender.Job{ID: rec.Row, Key: it.req.Key, Risky: it.req.Risky, Payload: it.req}:
@@ -555,14 +608,24 @@ func (p *pipeline) rowsRead() int64 { return p.nread.Load() }
 // record writes one finished row everywhere it belongs and applies the
 // error budget.
 func (p *pipeline) record(o *outcome) error {
+	if o.stateOnly {
+		p.delta.put(o)
+		return p.delta.commitIfDue(p.journal)
+	}
 	if err := p.journal.Write(&o.row); err != nil {
 		return fmt.Errorf("results: %w", err)
 	}
 	p.sum.Add(&o.row, o.kind, o.column)
 	p.done.Add(1)
 	switch o.row.Status {
-	case results.StatusOK, results.StatusValid:
+	case results.StatusOK, results.StatusValid, results.StatusUnchanged:
 		p.ok.Add(1)
+		if p.delta != nil && o.hasFP && o.row.Status == results.StatusOK {
+			p.delta.put(o)
+			if err := p.delta.commitIfDue(p.journal); err != nil {
+				return err
+			}
+		}
 		return nil
 	}
 	p.bad.Add(1)

@@ -2,6 +2,7 @@ package importer
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"importer/internal/mapping"
 	"importer/internal/results"
 	"importer/internal/sender"
+	"importer/internal/state"
 )
 
 // Run executes `importer run` (ModeRun) or `importer validate` (ModeValidate)
@@ -54,6 +56,11 @@ type session struct {
 	p       *pipeline
 	tel     *telemetry
 	closers []func() error
+
+	store      *state.Store // --state
+	content    state.Hash   // the input's SHA-256, for the state's ledger
+	hasContent bool
+	stdinHash  *hashingReader // stdin's bytes hashed as they are read (--state)
 }
 
 // open prepares everything the pipeline needs, failing before any row is
@@ -89,7 +96,7 @@ func open(o *Options) (_ *session, err error) {
 				"the token goes only in " + EnvToken + " or --token-file, and travels in the request body")
 		}
 	}
-	if s.in, err = openInput(o, s.cfg); err != nil {
+	if s.in, err = s.openInput(); err != nil {
 		return nil, err
 	}
 	s.closers = append(s.closers, s.closeInput)
@@ -116,6 +123,13 @@ func open(o *Options) (_ *session, err error) {
 		budget: budget, sum: results.NewSummary(), log: s.log,
 	}
 	s.p.sum.Validate = o.Mode == ModeValidate
+	if o.State != "" {
+		if err := s.openState(m); err != nil {
+			return nil, err
+		}
+	} else if o.Missing != "" {
+		return nil, errNoState
+	}
 	s.p.streaming = o.Input == "-" || s.in.Size() < 0
 	if s.out.payloads != nil {
 		s.p.envelope = m.AppendEnvelope(nil, false)
@@ -167,9 +181,10 @@ func (s *session) newPool(m *mapping.Mapper, token string) (*sender.Pool, error)
 // finished, and reports: the summary, where the files are, what to do next.
 func (s *session) finish(runErr error) (*results.Summary, error) {
 	o, p, sum := s.o, s.p, s.p.sum
+	stateErr := s.finishState(runErr)
 	// Closing errors matter: a journal that did not reach the disk is a
 	// fatal error, whatever the rows did.
-	closeErr := s.out.close()
+	closeErr := errors.Join(stateErr, s.out.close())
 	sum.Duration = time.Since(s.start)
 	if p.limited.Load() {
 		s.log.Info("--limit: stopped after the first rows; --resume continues with the rest", "limit", o.Limit)
@@ -277,6 +292,19 @@ func (s *session) close() {
 		_ = s.closers[i]()
 	}
 	s.closers = nil
+}
+
+func (s *session) openInput() (*input.File, error) {
+	o := s.o
+	if o.Input == "-" && o.State != "" {
+		var r io.Reader = os.Stdin
+		if o.Stdin != nil {
+			r = o.Stdin
+		}
+		s.stdinHash = &hashingReader{r: r, h: sha256.New()}
+		return input.NewReader(s.stdinHash, "stdin", s.cfg.InputOptions())
+	}
+	return openInput(o, s.cfg)
 }
 
 func openInput(o *Options, cfg *mapping.Config) (*input.File, error) {

@@ -30,10 +30,13 @@ const (
 	StatusInvalid Status = "invalid" // the row never left: mapping or validation failed
 	StatusUnknown Status = "unknown" // sent, the outcome could not be learned, unsafe to resend
 	StatusValid   Status = "valid"   // validate only: the row would be sent
+	// StatusUnchanged (with a state database): the row would send exactly
+	// what was sent for its key at its last ok, so it was not sent.
+	StatusUnchanged Status = "unchanged"
 )
 
 // statuses lists every Status a journal line may carry.
-var statuses = []Status{StatusOK, StatusFailed, StatusInvalid, StatusUnknown, StatusValid}
+var statuses = []Status{StatusOK, StatusFailed, StatusInvalid, StatusUnknown, StatusValid, StatusUnchanged}
 
 // statusList is statuses for messages: "ok, failed, …".
 var statusList = func() string {

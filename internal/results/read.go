@@ -25,10 +25,12 @@ import (
 type Previous struct {
 	seen, ok, unknown bitset
 	failed, invalid   bitset
+	unchanged         bitset
 	flight            bitset // rows whose last line is an in-flight record
 }
 
-// OK reports whether the row's last recorded status is ok.
+// OK reports whether the row's last recorded status is ok (or unchanged:
+// settled as well, with nothing to send).
 func (p *Previous) OK(row int64) bool {
 	if p == nil {
 		return false
@@ -48,12 +50,13 @@ func (p *Previous) Unknown(row int64) bool {
 
 // Counts says how the rows of a journal ended: by the last line of each.
 type Counts struct {
-	OK       int64 `json:"ok"`
-	Failed   int64 `json:"failed"`
-	Invalid  int64 `json:"invalid"`
-	Unknown  int64 `json:"unknown"`   // InFlight of them in flight when the run died
-	InFlight int64 `json:"in_flight"` // (included in Unknown)
-	Other    int64 `json:"-"`         // anything but ok and unknown: sent again by --resume
+	OK        int64 `json:"ok"`
+	Failed    int64 `json:"failed"`
+	Invalid   int64 `json:"invalid"`
+	Unknown   int64 `json:"unknown"`   // InFlight of them in flight when the run died
+	InFlight  int64 `json:"in_flight"` // (included in Unknown)
+	Unchanged int64 `json:"unchanged"`
+	Other     int64 `json:"-"` // anything but ok and unknown: sent again by --resume
 }
 
 // Count returns how many rows ended in each way.
@@ -62,14 +65,16 @@ func (p *Previous) Count() Counts {
 		return Counts{}
 	}
 	c := Counts{OK: p.ok.count(), Failed: p.failed.count(), Invalid: p.invalid.count(),
-		Unknown: p.unknown.count(), InFlight: p.flight.count()}
-	c.Other = p.seen.count() - c.OK - c.Unknown
+		Unknown: p.unknown.count(), InFlight: p.flight.count(), Unchanged: p.unchanged.count()}
+	c.OK -= c.Unchanged
+	c.Other = p.seen.count() - c.OK - c.Unchanged - c.Unknown
 	return c
 }
 
 func (p *Previous) add(r *Row) {
 	p.seen.set(r.Row, true)
-	p.ok.set(r.Row, r.Status == StatusOK)
+	p.ok.set(r.Row, r.Status == StatusOK || r.Status == StatusUnchanged)
+	p.unchanged.set(r.Row, r.Status == StatusUnchanged)
 	p.unknown.set(r.Row, r.Status == StatusUnknown)
 	p.failed.set(r.Row, r.Status == StatusFailed)
 	p.invalid.set(r.Row, r.Status == StatusInvalid)

@@ -31,6 +31,10 @@ const (
 type Summary struct {
 	// Rows counts every row added; the others count them by status.
 	Rows, OK, Failed, Invalid, Unknown, Valid int64
+	// Unchanged counts rows not sent because a state database showed the
+	// same request already applied; Missing, keys the state knows that a
+	// complete export lacked (not rows of the input: not in Rows).
+	Unchanged, Missing int64
 
 	Skipped int64 // rows already ok in the journal (resume)
 	// SkippedUnknown counts rows an earlier run left unknown (or in flight
@@ -92,6 +96,9 @@ func (s *Summary) Add(r *Row, kind, column string) {
 		return
 	case StatusValid:
 		s.Valid++
+		return
+	case StatusUnchanged:
+		s.Unchanged++
 		return
 	case StatusFailed:
 		s.Failed++
@@ -228,8 +235,14 @@ func (s *Summary) WriteText(w io.Writer) error {
 			counts = append(counts, fmt.Sprintf("%d valid", s.Valid))
 		}
 	}
+	if s.Unchanged > 0 {
+		counts = append(counts, fmt.Sprintf("%d unchanged", s.Unchanged))
+	}
 	bw.WriteString(strings.Join(counts, ", "))
 	bw.WriteByte('\n')
+	if s.Missing > 0 {
+		fmt.Fprintf(bw, "missing: %s known from earlier runs are not in this export\n", plural(s.Missing, "key"))
+	}
 	if s.Skipped > 0 {
 		fmt.Fprintf(bw, "skipped %s already ok in the results journal\n", plural(s.Skipped, "row"))
 	}
@@ -331,6 +344,8 @@ type summaryJSON struct {
 	Failed          int64   `json:"failed"`
 	Invalid         int64   `json:"invalid"`
 	Unknown         int64   `json:"unknown"`
+	Unchanged       int64   `json:"unchanged"`
+	Missing         int64   `json:"missing"`
 	Valid           int64   `json:"valid"`
 	Skipped         int64   `json:"skipped"`
 	SkippedUnknown  int64   `json:"skipped_unknown"`
@@ -360,7 +375,7 @@ func (s *Summary) WriteJSON(w io.Writer) error {
 	v := summaryJSON{
 		Input: s.Input, Config: s.Config, ExitCode: s.ExitCode, Interrupted: s.Interrupted,
 		StartedAt: rfc3339(s.StartedAt), FinishedAt: rfc3339(s.FinishedAt),
-		Rows: s.Rows, OK: s.OK, Failed: s.Failed, Invalid: s.Invalid, Unknown: s.Unknown, Valid: s.Valid,
+		Rows: s.Rows, OK: s.OK, Failed: s.Failed, Invalid: s.Invalid, Unknown: s.Unknown, Unchanged: s.Unchanged, Missing: s.Missing, Valid: s.Valid,
 		Skipped: s.Skipped, SkippedUnknown: s.SkippedUnknown, NotSent: s.NotSent, Requests: s.Requests, Retries: s.Retries,
 		DurationSeconds: math.Round(s.Duration.Seconds()*1000) / 1000,
 		RowsPerSecond:   math.Round(s.rate()*100) / 100,

@@ -1,0 +1,136 @@
+package importer
+
+import (
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+	"time"
+
+	"importer/internal/mapping"
+	"importer/internal/state"
+)
+
+// statePath is the state database of a run: one per shard, since a shard's
+// keys never move to another (keys hash to shards), so shards share nothing.
+func statePath(path, shard string) string {
+	if shard == "" {
+		return path
+	}
+	k, n, _ := parseShard(shard)
+	return fmt.Sprintf("%s.shard-%d-of-%d", path, k, n)
+}
+
+// openState opens the state database (--state) and, for a run, refuses an
+// input the ledger says was already imported, whatever its name: the
+// nightly job that picks up yesterday's file again applies nothing twice.
+func (s *session) openState(m *mapping.Mapper) error {
+	o := s.o
+	path := statePath(o.State, o.Shard)
+	store, err := state.Open(path, state.Options{ReadOnly: o.Mode == ModeValidate})
+	if err != nil {
+		return err
+	}
+	s.store = store
+	s.closers = append(s.closers, store.Close)
+	if o.Input != "-" {
+		if s.content, err = hashFile(o.Input); err != nil {
+			return err
+		}
+		s.hasContent = true
+	}
+	if s.hasContent && o.Mode == ModeRun && !o.Resume && !o.Again {
+		run, found, err := store.FindRun(s.content)
+		if err != nil {
+			return err
+		}
+		if found {
+			c := run.Counts
+			return fmt.Errorf("%w: state %s says this content (%s) was imported on %s: %d ok, %d unchanged, %d failed, %d invalid, %d unknown; "+
+				"--again sends it again, --resume continues its journal", ErrAlreadyRun, path, run.Input,
+				run.Finished.UTC().Format(time.RFC3339), c.OK, c.Unchanged, c.Failed, c.Invalid, c.Unknown)
+		}
+	}
+	s.p.delta = newDelta(store, s.cfg.API.Endpoint, m.AppendEnvelope(nil, false))
+	s.log.Info("state", "path", path, "mode", map[bool]string{true: "read only (validate)", false: "read and write"}[o.Mode == ModeValidate])
+	return nil
+}
+
+// hashFile is the SHA-256 of a file's bytes: the ledger's name for an
+// input's content (a pass over the file before the run; a regular file is
+// read at several hundred MB/s).
+func hashFile(path string) (state.Hash, error) {
+	var h state.Hash
+	f, err := os.Open(path)
+	if err != nil {
+		return h, fmt.Errorf("input: %w", err)
+	}
+	defer f.Close()
+	sum := sha256.New()
+	if _, err := io.Copy(sum, f); err != nil {
+		return h, fmt.Errorf("input %s: %w", path, err)
+	}
+	copy(h[:], sum.Sum(nil))
+	return h, nil
+}
+
+// hashingReader hashes what is read through it: the content of a stream
+// (stdin) that cannot be read twice.
+type hashingReader struct {
+	r io.Reader
+	h hash.Hash
+}
+
+func (r *hashingReader) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	r.h.Write(p[:n])
+	return n, err
+}
+
+// finishState commits the last rows and, when the run read its whole input,
+// records it in the ledger and reports the keys the export no longer holds.
+// It runs before the journal closes: the state follows the journal.
+func (s *session) finishState(runErr error) error {
+	d, o, p := s.p.delta, s.o, s.p
+	if d == nil {
+		return nil
+	}
+	complete := runErr == nil && !p.limited.Load()
+	if o.Mode == ModeValidate {
+		if complete && o.Missing != "" {
+			n, err := d.writeMissing(o.Missing)
+			p.sum.Missing = int64(n)
+			return err
+		}
+		return nil
+	}
+	var run *state.Run
+	if complete {
+		if !s.hasContent && s.stdinHash != nil {
+			copy(s.content[:], s.stdinHash.h.Sum(nil))
+			s.hasContent = true
+		}
+		sum := p.sum
+		run = &state.Run{Content: s.content, Size: s.in.Size(), Input: inputName(o.Input),
+			Config: sha256.Sum256(s.cfg.Source), Started: s.start, Finished: time.Now(),
+			Counts: state.Counts{OK: sum.OK, Failed: sum.Failed, Invalid: sum.Invalid, Unknown: sum.Unknown, Unchanged: sum.Unchanged}}
+	}
+	missingPath := ""
+	if complete {
+		missingPath = o.Missing
+	}
+	n, err := d.finish(s.out.journal, run, missingPath)
+	p.sum.Missing = n
+	if err != nil {
+		return fmt.Errorf("state: %w", err)
+	}
+	if !complete && o.Missing != "" {
+		s.log.Warn("--missing: no missing-key report, since the run did not read its whole input")
+	}
+	return nil
+}
+
+// errNoState reports a state-only flag without --state.
+var errNoState = errors.New("--missing needs --state: missing keys are the state's keys the export lacks")
