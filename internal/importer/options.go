@@ -39,6 +39,7 @@ type Options struct {
 	Again        bool  // run an input whose journal says it was run already (the old journal is kept)
 	Limit        int64 // > 0: only the first Limit data rows of the input (a trial run)
 
+	Pick    string // with a remote prefix or glob INPUT: "newest" or "oldest" not yet imported
 	State   string // state database (delta imports); "" = none
 	Missing string // with State: write the keys the (complete) export lacks here
 

@@ -15,6 +15,7 @@ import (
 	"importer/internal/mapping"
 	"importer/internal/results"
 	"importer/internal/sender"
+	"importer/internal/source"
 	"importer/internal/state"
 )
 
@@ -29,7 +30,7 @@ import (
 // the pipeline, then finish (close the outputs, mark a finished journal,
 // report).
 func Run(ctx context.Context, o Options) (*results.Summary, error) {
-	s, err := open(&o)
+	s, err := open(ctx, &o)
 	if err != nil {
 		return nil, err
 	}
@@ -61,11 +62,14 @@ type session struct {
 	content    state.Hash   // the input's SHA-256, for the state's ledger
 	hasContent bool
 	stdinHash  *hashingReader // stdin's bytes hashed as they are read (--state)
+	remote     *source.Object // an https:// or s3:// input
+	stamp      *source.Stamp  // a local input's size and time at open
+	ledger     []state.Run    // the state's latest imports, for --pick
 }
 
 // open prepares everything the pipeline needs, failing before any row is
 // read when the run cannot start.
-func open(o *Options) (_ *session, err error) {
+func open(ctx context.Context, o *Options) (_ *session, err error) {
 	s := &session{o: o, log: o.logger(), start: time.Now()}
 	defer func() {
 		if err != nil {
@@ -96,7 +100,14 @@ func open(o *Options) (_ *session, err error) {
 				"the token goes only in " + EnvToken + " or --token-file, and travels in the request body")
 		}
 	}
-	if s.in, err = s.openInput(); err != nil {
+	if o.State != "" {
+		if err := s.openStore(); err != nil {
+			return nil, err
+		}
+	} else if o.Missing != "" {
+		return nil, errNoState
+	}
+	if s.in, err = s.openInput(ctx); err != nil {
 		return nil, err
 	}
 	s.closers = append(s.closers, s.closeInput)
@@ -123,12 +134,10 @@ func open(o *Options) (_ *session, err error) {
 		budget: budget, sum: results.NewSummary(), log: s.log,
 	}
 	s.p.sum.Validate = o.Mode == ModeValidate
-	if o.State != "" {
+	if s.store != nil {
 		if err := s.openState(m); err != nil {
 			return nil, err
 		}
-	} else if o.Missing != "" {
-		return nil, errNoState
 	}
 	s.p.streaming = o.Input == "-" || s.in.Size() < 0
 	if s.out.payloads != nil {
@@ -294,17 +303,70 @@ func (s *session) close() {
 	s.closers = nil
 }
 
-func (s *session) openInput() (*input.File, error) {
+// openInput opens the input: a local file, stdin, or a remote object
+// (https://, s3://bucket/key, or with --pick the newest object under a
+// prefix or matching a glob that the state's ledger has not imported).
+func (s *session) openInput(ctx context.Context) (*input.File, error) {
 	o := s.o
-	if o.Input == "-" && o.State != "" {
+	switch {
+	case source.IsRemote(o.Input):
+		return s.openRemote(ctx)
+	case o.Input == "-" && o.State != "":
 		var r io.Reader = os.Stdin
 		if o.Stdin != nil {
 			r = o.Stdin
 		}
 		s.stdinHash = &hashingReader{r: r, h: sha256.New()}
 		return input.NewReader(s.stdinHash, "stdin", s.cfg.InputOptions())
+	case o.Input != "-" && o.Input != "":
+		// A file that changes while it is read is an error, not a silent
+		// mix of two versions: its size and time are checked at the end.
+		stamp, err := source.StampFile(o.Input)
+		if err == nil {
+			s.stamp = &stamp
+		}
 	}
 	return openInput(o, s.cfg)
+}
+
+// openRemote opens an https:// or s3:// input.
+func (s *session) openRemote(ctx context.Context) (*input.File, error) {
+	o := s.o
+	opts := source.Options{Warn: func(m string) { s.log.Warn(m) }}
+	location := o.Input
+	if o.Pick != "" {
+		meta, err := source.Pick(ctx, location, o.Pick, opts, s.imported)
+		if err != nil {
+			return nil, err
+		}
+		s.log.Info("--pick: taking the newest input not imported yet", "input", meta.Location,
+			"size", meta.Size, "modified", meta.LastModified.UTC().Format(time.RFC3339))
+		location = meta.Location
+		o.Input = location
+	}
+	obj, err := source.Open(ctx, location, opts)
+	if err != nil {
+		return nil, err
+	}
+	s.remote = obj
+	in, err := input.NewReader(obj, obj.Meta().Name, s.cfg.InputOptions())
+	if err != nil {
+		obj.Close()
+		return nil, err
+	}
+	s.closers = append(s.closers, obj.Close)
+	return in, nil
+}
+
+// imported reports whether the state's ledger holds an import of the
+// object (same location and size): --pick passes over it.
+func (s *session) imported(m source.Meta) bool {
+	for _, r := range s.ledger {
+		if r.Input == m.Location && r.Size == m.Size {
+			return true
+		}
+	}
+	return false
 }
 
 func openInput(o *Options, cfg *mapping.Config) (*input.File, error) {

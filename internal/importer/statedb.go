@@ -27,19 +27,17 @@ func statePath(path, shard string) string {
 // input the ledger says was already imported, whatever its name: the
 // nightly job that picks up yesterday's file again applies nothing twice.
 func (s *session) openState(m *mapping.Mapper) error {
-	o := s.o
-	path := statePath(o.State, o.Shard)
-	store, err := state.Open(path, state.Options{ReadOnly: o.Mode == ModeValidate})
-	if err != nil {
-		return err
-	}
-	s.store = store
-	s.closers = append(s.closers, store.Close)
-	if o.Input != "-" {
+	o, store, path := s.o, s.store, s.store.Path()
+	if o.Input != "-" && s.remote == nil {
+		var err error
 		if s.content, err = hashFile(o.Input); err != nil {
 			return err
 		}
 		s.hasContent = true
+	}
+	if s.remote != nil && o.Mode == ModeRun && !o.Resume && !o.Again && s.imported(s.remote.Meta()) {
+		return fmt.Errorf("%w: state %s says %s (%d bytes) was imported already; --again sends it again",
+			ErrAlreadyRun, path, s.remote.Meta().Location, s.remote.Meta().Size)
 	}
 	if s.hasContent && o.Mode == ModeRun && !o.Resume && !o.Again {
 		run, found, err := store.FindRun(s.content)
@@ -55,6 +53,22 @@ func (s *session) openState(m *mapping.Mapper) error {
 	}
 	s.p.delta = newDelta(store, s.cfg.API.Endpoint, m.AppendEnvelope(nil, false))
 	s.log.Info("state", "path", path, "mode", map[bool]string{true: "read only (validate)", false: "read and write"}[o.Mode == ModeValidate])
+	return nil
+}
+
+// openStore opens the state database (--state) before the input, whose
+// choice (--pick) may depend on the ledger.
+func (s *session) openStore() error {
+	o := s.o
+	store, err := state.Open(statePath(o.State, o.Shard), state.Options{ReadOnly: o.Mode == ModeValidate})
+	if err != nil {
+		return err
+	}
+	s.store = store
+	s.closers = append(s.closers, store.Close)
+	if s.ledger, err = store.Runs(1000); err != nil {
+		return err
+	}
 	return nil
 }
 
@@ -108,9 +122,12 @@ func (s *session) finishState(runErr error) error {
 	}
 	var run *state.Run
 	if complete {
-		if !s.hasContent && s.stdinHash != nil {
+		switch {
+		case s.hasContent:
+		case s.remote != nil:
+			copy(s.content[:], s.remote.Sum())
+		case s.stdinHash != nil:
 			copy(s.content[:], s.stdinHash.h.Sum(nil))
-			s.hasContent = true
 		}
 		sum := p.sum
 		run = &state.Run{Content: s.content, Size: s.in.Size(), Input: inputName(o.Input),
