@@ -29,8 +29,6 @@ var modeKeys = map[string][]string{
 
 func eitherKey(mode string) bool { return mode == "email_phone" || mode == "email_phone_sub" }
 
-var channels = []string{"email", "sms", "push", "telegram_bot", "whatsapp", "viber", "notify"}
-
 // Validate checks the whole config in one pass and returns a *[ConfigError]
 // listing every problem (with file:line when the config came from a file),
 // or nil. Run it again after flags override settings. It does not modify c.
