@@ -122,6 +122,8 @@ func (cc *compiler) checkUnusedKeys(mode string, slots []string) {
 		return
 	}
 	switch {
+	case m.FieldName == "" && cc.skipKeyCheck:
+		// match: failed to decode; that problem says what to fix.
 	case m.FieldName == "":
 		cc.addf("request.matching", "%q needs match.field_name: the name of the custom field to match on, such as CRM_ID", mode)
 	case m.FieldName == "subscriptions" || strings.TrimSpace(m.FieldName) != m.FieldName:

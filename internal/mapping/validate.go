@@ -40,8 +40,12 @@ func (c *Config) Validate() error {
 }
 
 // check returns every problem; problems under a broken path (one that failed
-// to decode) are left out, as they only echo the decoding problem.
+// to decode; "" is the whole file) are left out, as they only echo the
+// decoding problem.
 func (c *Config) check(broken []string) []Problem {
+	if slices.Contains(broken, "") {
+		return nil
+	}
 	cc := newCompiler(c, modeCheck, nil)
 	// When fields, match or subscriptions failed to decode, whether the
 	// match keys can be supplied is unknown: do not guess.
@@ -54,7 +58,7 @@ func (c *Config) check(broken []string) []Problem {
 	}
 	out := cc.problems[:0:0]
 	for _, p := range cc.problems {
-		if !slices.ContainsFunc(broken, func(b string) bool { return b != "" && isPathPrefix(b, p.Path) }) {
+		if !slices.ContainsFunc(broken, func(b string) bool { return isPathPrefix(b, p.Path) }) {
 			out = append(out, p)
 		}
 	}
