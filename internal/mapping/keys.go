@@ -269,30 +269,43 @@ func (m *Mapper) Key(rec *input.Record) (key string, ok bool) {
 		return "", false
 	}
 	var keys rowKeys
-	if m.matchKeys(rec, &keys) != nil {
+	var errs RowErrors
+	if !m.matchKeys(rec, &keys, &errs) {
 		return "", false
 	}
 	return m.keyText(&keys), true
 }
 
-// matchKeys converts the row's match key cells into keys and fails when the
-// mode's keys are missing or invalid.
-func (m *Mapper) matchKeys(rec *input.Record, keys *rowKeys) *FieldError {
-	present := 0
+// matchKeys converts the row's match key cells into keys. It reports false,
+// adding to errs why, when a key is invalid or the mode's keys are missing.
+func (m *Mapper) matchKeys(rec *input.Record, keys *rowKeys, errs *RowErrors) bool {
+	present, invalid := 0, 0
+	var failed [2]bool
 	for i := range m.keys {
 		ok, fe := m.keys[i].p.keyValue(&keys.vals[i], rec)
 		if fe != nil {
-			return fe
+			errs.add(fe)
+			failed[i] = true
+			invalid++
+			continue
 		}
 		keys.present[i] = ok
 		if ok {
 			present++
 		}
 	}
-	if present == 0 || (!m.either && present < len(m.keys)) {
-		return m.missingKey(rec, keys)
+	if m.either {
+		if present == 0 && invalid == 0 {
+			errs.add(m.missingKey(rec, 0)) // one message: both are empty
+		}
+		return present > 0 && invalid == 0
 	}
-	return nil
+	for i := range m.keys {
+		if !keys.present[i] && !failed[i] {
+			errs.add(m.missingKey(rec, i))
+		}
+	}
+	return present == len(m.keys)
 }
 
 // keyText is Request.Key: the key values joined.
@@ -317,19 +330,14 @@ func (m *Mapper) keyText(keys *rowKeys) string {
 	return ""
 }
 
-func (m *Mapper) missingKey(rec *input.Record, keys *rowKeys) *FieldError {
-	for i := range m.keys {
-		if keys.present[i] {
-			continue
-		}
-		p := m.keys[i].p
-		reason := fmt.Sprintf("is empty, but matching %q needs it", m.matching)
-		if m.either {
-			reason = fmt.Sprintf("is empty, and so is the other key: matching %q needs an e-mail or a phone", m.matching)
-		}
-		return &FieldError{Row: rec.Row, Column: p.column, Field: p.name, Kind: "missing match key", Reason: reason, Err: ErrMissingValue}
+// missingKey is the problem of the empty key i.
+func (m *Mapper) missingKey(rec *input.Record, i int) *FieldError {
+	p := m.keys[i].p
+	reason := fmt.Sprintf("is empty, but matching %q needs it", m.matching)
+	if m.either {
+		reason = fmt.Sprintf("is empty, and so is the other key: matching %q needs an e-mail or a phone", m.matching)
 	}
-	return nil
+	return &FieldError{Row: rec.Row, Column: p.column, Field: p.name, Kind: "missing match key", Reason: reason, Err: ErrMissingValue}
 }
 
 // appendKeys appends the single key members, then the item key members

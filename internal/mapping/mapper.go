@@ -64,26 +64,25 @@ func Compile(cfg *Config, header []string) (*Mapper, error) {
 func (m *Mapper) Columns() []string { return append([]string(nil), m.columns...) }
 
 // Map converts one record. A record with Err set returns that error; a row
-// that cannot be mapped returns a *[FieldError] (the first problem, in
-// config order). Safe for concurrent use.
+// that cannot be mapped returns [RowErrors]: every problem of the row, each
+// bad column once. Safe for concurrent use.
 func (m *Mapper) Map(rec *input.Record) (*Request, error) {
 	if rec.Err != nil {
 		return nil, rec.Err
 	}
-	// Keys first: the row is invalid without them, whatever else it holds.
+	// Keys first: the row is invalid without them, whatever else it holds;
+	// the rest is still mapped, to find every problem of the row at once.
+	var st rowState
 	var keys rowKeys
-	if fe := m.matchKeys(rec, &keys); fe != nil {
-		return nil, fe
-	}
-	req := &Request{Row: rec.Row, Line: rec.Line, Key: m.keyText(&keys)}
+	m.matchKeys(rec, &keys, &st.errs)
+	req := &Request{Row: rec.Row, Line: rec.Line}
 	buf := make([]byte, 0, m.sizeHint.Load())
 	buf = m.appendKeys(buf, req, &keys)
-
-	var st rowState
-	buf, fe := m.appendData(buf, rec, &keys, &st)
-	if fe != nil {
-		return nil, fe
+	buf = m.appendData(buf, rec, &keys, &st)
+	if st.errs != nil {
+		return nil, st.errs
 	}
+	req.Key = m.keyText(&keys)
 	req.buf = buf
 	req.Risky = st.risky
 	req.cuts, req.nCuts = st.cuts, st.nCuts
@@ -95,10 +94,9 @@ func (m *Mapper) Map(rec *input.Record) (*Request, error) {
 
 // appendData appends the data object: the fields in config order, then the
 // subscriptions.
-func (m *Mapper) appendData(buf []byte, rec *input.Record, keys *rowKeys, st *rowState) ([]byte, *FieldError) {
+func (m *Mapper) appendData(buf []byte, rec *input.Record, keys *rowKeys, st *rowState) []byte {
 	dataAt := len(buf)
 	buf = append(buf, '{')
-	var fe *FieldError
 	for _, p := range m.fields {
 		if p.valueOfKey >= 0 && keys.present[p.valueOfKey] {
 			// The field is the key's own spec: reuse the converted value
@@ -115,12 +113,8 @@ func (m *Mapper) appendData(buf []byte, rec *input.Record, keys *rowKeys, st *ro
 		// A data member is cut from items only when its key went in; with
 		// the email_phone modes one key may be empty.
 		cut := p.replacedByKey >= 0 && keys.present[p.replacedByKey]
-		if buf, fe = appendMember(buf, dataAt, p, cut, rec, st); fe != nil {
-			return buf, fe
-		}
+		buf = appendMember(buf, dataAt, p, cut, rec, st)
 	}
-	if buf, fe = m.appendSubscriptions(buf, dataAt, rec, st); fe != nil {
-		return buf, fe
-	}
-	return append(buf, '}'), nil
+	buf = m.appendSubscriptions(buf, dataAt, rec, st)
+	return append(buf, '}')
 }

@@ -104,6 +104,7 @@ type rowState struct {
 	risky bool
 	cuts  [2][2]int
 	nCuts int
+	errs  RowErrors // stays nil, and costs nothing, for a valid row
 }
 
 // addCut records the data member at buf[start:end] as one that batch items

@@ -47,3 +47,51 @@ func (e *FieldError) Error() string {
 
 // Unwrap returns the sentinel.
 func (e *FieldError) Unwrap() error { return e.Err }
+
+// RowErrors is every problem of one row that cannot be mapped: each bad
+// column once, match keys first, then in config order. [Mapper.Map] returns
+// it (never empty) for an invalid row. To handle each problem:
+//
+//	var re mapping.RowErrors
+//	if errors.As(err, &re) {
+//		for _, fe := range re {
+//			// fe.Kind, fe.Column, ...
+//		}
+//	}
+//
+// errors.As(err, &fe) with a *FieldError finds the first problem, and
+// errors.Is finds any problem's sentinel.
+type RowErrors []*FieldError
+
+// Error joins the problems' messages with "; ".
+func (e RowErrors) Error() string {
+	var b strings.Builder
+	for i, fe := range e {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(fe.Error())
+	}
+	return b.String()
+}
+
+// Unwrap returns the problems, for errors.Is and errors.As.
+func (e RowErrors) Unwrap() []error {
+	out := make([]error, len(e))
+	for i, fe := range e {
+		out[i] = fe
+	}
+	return out
+}
+
+// add appends fe unless a problem with its column (or, for a constant, its
+// field) is there already: a bad cell read by three fields is one problem.
+func (e *RowErrors) add(fe *FieldError) {
+	for _, have := range *e {
+		if have.Column == fe.Column && (fe.Column != "" || have.Field == fe.Field) {
+			return
+		}
+	}
+	*e = append(*e, fe)
+}
+

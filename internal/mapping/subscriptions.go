@@ -110,9 +110,9 @@ func (cc *compiler) subscriptionOptions(path string, s *Subscription, sp *subPla
 
 // appendSubscriptions appends `"subscriptions":[...]` to the data object
 // opened at objAt, or nothing when no entry has an address in this row.
-func (m *Mapper) appendSubscriptions(buf []byte, objAt int, rec *input.Record, st *rowState) ([]byte, *FieldError) {
+func (m *Mapper) appendSubscriptions(buf []byte, objAt int, rec *input.Record, st *rowState) []byte {
 	if len(m.subs) == 0 {
-		return buf, nil
+		return buf
 	}
 	start := len(buf)
 	if len(buf) > objAt+1 {
@@ -121,52 +121,45 @@ func (m *Mapper) appendSubscriptions(buf []byte, objAt int, rec *input.Record, s
 	buf = append(buf, `"subscriptions":[`...)
 	listAt := len(buf)
 	for i := range m.subs {
-		var fe *FieldError
-		if buf, fe = m.subs[i].appendEntry(buf, listAt, rec, st); fe != nil {
-			return buf[:start], fe
-		}
+		buf = m.subs[i].appendEntry(buf, listAt, rec, st)
 	}
 	if len(buf) == listAt {
-		return buf[:start], nil
+		return buf[:start]
 	}
-	return append(buf, ']'), nil
+	return append(buf, ']')
 }
 
 // appendEntry appends one subscription object to the list opened at listAt,
-// or nothing when the row has no address for it.
-func (s *subPlan) appendEntry(buf []byte, listAt int, rec *input.Record, st *rowState) ([]byte, *FieldError) {
+// or nothing when the row has no address for it (or a bad one: the problem
+// goes to st.errs).
+func (s *subPlan) appendEntry(buf []byte, listAt int, rec *input.Record, st *rowState) []byte {
 	entryAt := len(buf)
 	if len(buf) > listAt {
 		buf = append(buf, ',')
 	}
 	headAt := len(buf)
 	buf = append(buf, s.head...)
-	buf, keep, fe := s.appendAddrs(buf, rec)
-	if fe != nil || !keep {
-		return buf[:entryAt], fe
+	buf, keep := s.appendAddrs(buf, rec, st)
+	if !keep {
+		return buf[:entryAt]
 	}
 	for _, p := range []*fieldPlan{s.status, s.priority} {
 		if p != nil {
-			if buf, fe = appendMember(buf, headAt, p, false, rec, st); fe != nil {
-				return buf[:entryAt], fe
-			}
+			buf = appendMember(buf, headAt, p, false, rec, st)
 		}
 	}
-	if buf, fe = s.appendCustomFields(buf, rec, st); fe != nil {
-		return buf[:entryAt], fe
-	}
+	buf = s.appendCustomFields(buf, rec, st)
 	if s.cats != nil {
-		if buf, fe = appendMember(buf, headAt, s.cats, false, rec, st); fe != nil {
-			return buf[:entryAt], fe
-		}
+		buf = appendMember(buf, headAt, s.cats, false, rec, st)
 	}
-	return append(buf, '}'), nil
+	return append(buf, '}')
 }
 
 // appendAddrs appends the address members. keep is false when the last
 // address (for push: the subscription id) is empty: no subscription in this
-// row. An earlier address that is empty while the last is not is an error.
-func (s *subPlan) appendAddrs(buf []byte, rec *input.Record) (_ []byte, keep bool, _ *FieldError) {
+// row; and when an address is refused, or an earlier one is empty while the
+// last is not (the problem goes to st.errs).
+func (s *subPlan) appendAddrs(buf []byte, rec *input.Record, st *rowState) (_ []byte, keep bool) {
 	var missing *fieldPlan
 	for j, a := range s.addrs {
 		buf = append(buf, ',')
@@ -177,11 +170,12 @@ func (s *subPlan) appendAddrs(buf []byte, rec *input.Record) (_ []byte, keep boo
 		var ok bool
 		var fe *FieldError
 		if buf, ok, fe = a.appendOwn(buf, rec); fe != nil {
-			return buf, false, fe
+			st.errs.add(fe)
+			return buf, false
 		}
 		if !ok {
 			if j == len(s.addrs)-1 {
-				return buf, false, nil
+				return buf, false
 			}
 			missing = a
 		}
@@ -190,30 +184,28 @@ func (s *subPlan) appendAddrs(buf []byte, rec *input.Record) (_ []byte, keep boo
 		}
 	}
 	if missing != nil {
-		return buf, false, &FieldError{Row: rec.Row, Column: missing.column, Field: missing.name, Kind: "missing value",
-			Reason: "is empty, but the subscription's address needs it", Err: ErrMissingValue}
+		st.errs.add(&FieldError{Row: rec.Row, Column: missing.column, Field: missing.name, Kind: "missing value",
+			Reason: "is empty, but the subscription's address needs it", Err: ErrMissingValue})
+		return buf, false
 	}
-	return buf, true, nil
+	return buf, true
 }
 
 // appendCustomFields appends `,"custom_fields":{...}`, or nothing when every
 // custom field is empty in this row.
-func (s *subPlan) appendCustomFields(buf []byte, rec *input.Record, st *rowState) ([]byte, *FieldError) {
+func (s *subPlan) appendCustomFields(buf []byte, rec *input.Record, st *rowState) []byte {
 	if len(s.custom) == 0 {
-		return buf, nil
+		return buf
 	}
 	start := len(buf)
 	buf = append(buf, `,"custom_fields":`...)
 	objAt := len(buf)
 	buf = append(buf, '{')
 	for _, p := range s.custom {
-		var fe *FieldError
-		if buf, fe = appendMember(buf, objAt, p, false, rec, st); fe != nil {
-			return buf[:start], fe
-		}
+		buf = appendMember(buf, objAt, p, false, rec, st)
 	}
 	if len(buf) == objAt+1 {
-		return buf[:start], nil
+		return buf[:start]
 	}
-	return append(buf, '}'), nil
+	return append(buf, '}')
 }

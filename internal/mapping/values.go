@@ -11,8 +11,9 @@ import (
 )
 
 // appendMember appends `,"name":value` to the object opened at objAt, or
-// nothing when the value is empty and the spec says to skip it.
-func appendMember(buf []byte, objAt int, p *fieldPlan, cut bool, rec *input.Record, st *rowState) ([]byte, *FieldError) {
+// nothing when the value is empty and the spec says to skip it, or when it
+// is refused (the problem goes to st.errs).
+func appendMember(buf []byte, objAt int, p *fieldPlan, cut bool, rec *input.Record, st *rowState) []byte {
 	start := len(buf)
 	if len(buf) > objAt+1 {
 		buf = append(buf, ',')
@@ -24,13 +25,14 @@ func appendMember(buf []byte, objAt int, p *fieldPlan, cut bool, rec *input.Reco
 		buf = append(buf, p.constJSON...)
 		st.risky = st.risky || p.risky
 		st.addCut(cut, memberAt, len(buf))
-		return buf, nil
+		return buf
 	}
 	buf = append(buf, p.actOpen...)
 	buf, ok, fe := p.appendValue(buf, rec)
 	switch {
 	case fe != nil:
-		return buf[:start], fe
+		st.errs.add(fe)
+		return buf[:start]
 	case ok:
 		buf = append(buf, p.actClose...)
 		st.risky = st.risky || p.risky
@@ -40,13 +42,14 @@ func appendMember(buf []byte, objAt int, p *fieldPlan, cut bool, rec *input.Reco
 	case p.unset:
 		buf = append(buf[:valueAt], `{"action":"unset"}`...)
 	case p.required:
-		return buf[:start], &FieldError{Row: rec.Row, Column: p.column, Field: p.name, Kind: "missing value",
-			Reason: "is empty, but the field is required", Err: ErrMissingValue}
+		st.errs.add(&FieldError{Row: rec.Row, Column: p.column, Field: p.name, Kind: "missing value",
+			Reason: "is empty, but the field is required", Err: ErrMissingValue})
+		return buf[:start]
 	default:
-		return buf[:start], nil
+		return buf[:start]
 	}
 	st.addCut(cut, memberAt, len(buf))
-	return buf, nil
+	return buf
 }
 
 // appendOwn appends the field's constant, its input's value or its default;
