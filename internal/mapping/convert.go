@@ -53,7 +53,6 @@ const (
 	vDate               // t as "2006-01-02"
 	vTime               // t as RFC 3339
 	vIP                 // ip
-	vJSON               // s is a JSON object or array kept from JSONL
 )
 
 // val is one converted scalar. It is built on the stack: converting a cell
@@ -72,7 +71,7 @@ func (v *val) appendJSON(dst []byte) []byte {
 	switch v.k {
 	case vStr:
 		return jsonenc.AppendString(dst, v.s)
-	case vRaw, vJSON:
+	case vRaw:
 		return append(dst, v.s...)
 	case vInt:
 		return strconv.AppendInt(dst, v.i, 10)
@@ -99,7 +98,7 @@ func (v *val) appendJSON(dst []byte) []byte {
 // text is the value as the results file and the per-key ordering see it.
 func (v *val) text() string {
 	switch v.k {
-	case vStr, vRaw, vJSON:
+	case vStr, vRaw:
 		return v.s
 	case vInt:
 		return strconv.FormatInt(v.i, 10)
@@ -253,10 +252,21 @@ func (c *conv) toString(v *val, s string, jt jsonType) *convErr {
 	return nil
 }
 
+// toInt takes any number whose value is whole: 3, but also 3.0 (a JSON
+// writer's float) or 1e3.
 func toInt(v *val, s string) *convErr {
 	i, err := strconv.ParseInt(s, 10, 64)
 	if err != nil {
-		return &convErr{kind: "invalid int", reason: "is not an integer"}
+		var isNumber, whole, fits bool
+		i, isNumber, whole, fits = wholeNumber(s)
+		switch {
+		case !isNumber:
+			return &convErr{kind: "invalid int", reason: "is not an integer"}
+		case !whole:
+			return &convErr{kind: "invalid int", reason: "is not a whole number"}
+		case !fits:
+			return &convErr{kind: "invalid int", reason: "is out of range for an integer"}
+		}
 	}
 	v.k, v.i = vInt, i
 	return nil

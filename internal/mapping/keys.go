@@ -191,6 +191,8 @@ func (cc *compiler) key(ks keySpec) keyPlan {
 	default:
 		r.types = []valueType{typeString, typeEmail}
 	}
+	// phones is a list: as the key, its first number.
+	r.list = ks.path == "fields.phones"
 	f := ks.f
 	if ks.derived {
 		// A spec borrowed from fields or subscriptions was checked there; as

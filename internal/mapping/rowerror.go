@@ -94,4 +94,3 @@ func (e *RowErrors) add(fe *FieldError) {
 	}
 	*e = append(*e, fe)
 }
-

@@ -7,10 +7,20 @@ import (
 	"time"
 )
 
-// Default layouts, tried in order.
+// Default layouts, tried in order. Both types take the ISO forms a
+// spreadsheet reader hands over (2006-01-02, 2006-01-02T15:04:05): a date
+// keeps the day of a date and time, a datetime reads a bare date as
+// midnight.
 var (
-	defaultDateLayouts     = []string{"2006-01-02", "02.01.2006", time.RFC3339}
-	defaultDatetimeLayouts = []string{time.RFC3339, "2006-01-02 15:04:05", "2006-01-02T15:04:05"}
+	defaultDateLayouts     = []string{"2006-01-02", "02.01.2006", time.RFC3339, "2006-01-02T15:04:05", "2006-01-02 15:04:05"}
+	defaultDatetimeLayouts = []string{time.RFC3339, "2006-01-02 15:04:05", "2006-01-02T15:04:05", "2006-01-02"}
+)
+
+// Layouts that are not Go layouts but numbers (see numtime.go).
+const (
+	layoutExcel  = "excel"   // Excel serial day numbers: 45000.5
+	layoutUnix   = "unix"    // seconds since 1970-01-01 UTC: 1700000000.25
+	layoutUnixMS = "unix_ms" // milliseconds since 1970-01-01 UTC: 1700000000250
 )
 
 var namedLayouts = map[string]string{
@@ -59,8 +69,12 @@ func (cc *compiler) layouts(written []string, at func(string) string) []string {
 			out[i] = named
 			continue
 		}
+		if lower := strings.ToLower(l); lower == layoutExcel || lower == layoutUnix || lower == layoutUnixMS {
+			out[i] = lower
+			continue
+		}
 		if !dateLayout(l) {
-			cc.addf(fmt.Sprintf("%s[%d]", at("layout"), i), "%q is not a Go time layout: write the date 2 January 2006 (15:04:05 for times) the way the file does, e.g. \"02.01.2006\" for 22.02.1990", l)
+			cc.addf(fmt.Sprintf("%s[%d]", at("layout"), i), "%q is not a Go time layout: write the date 2 January 2006 (15:04:05 for times) the way the file does, e.g. \"02.01.2006\" for 22.02.1990 (or excel, unix, unix_ms for numbers)", l)
 		}
 	}
 	return out
@@ -71,9 +85,17 @@ func (cc *compiler) layouts(written []string, at func(string) string) []string {
 func describeLayouts(layouts []string) string {
 	names := make([]string, len(layouts))
 	for i, l := range layouts {
-		names[i] = l
-		if l == time.RFC3339 {
+		switch l {
+		case time.RFC3339:
 			names[i] = "RFC 3339"
+		case layoutExcel:
+			names[i] = "excel (serial day numbers)"
+		case layoutUnix:
+			names[i] = "unix (seconds since 1970)"
+		case layoutUnixMS:
+			names[i] = "unix_ms (milliseconds since 1970)"
+		default:
+			names[i] = l
 		}
 	}
 	if len(names) == 1 {
@@ -110,20 +132,43 @@ func (c *conv) toTime(v *val, s string) *convErr {
 // parseTime tries each layout. When s has a layout's shape but an
 // impossible value (31.02.1990), bad says what is out of range.
 func (c *conv) parseTime(s string) (t time.Time, bad string, ok bool) {
+	loc := c.loc
+	if loc == nil {
+		loc = time.UTC
+	}
 	for _, l := range c.layouts {
-		var err error
-		if c.loc != nil {
-			t, err = time.ParseInLocation(l, s, c.loc)
-		} else {
-			t, err = time.Parse(l, s)
+		var why string
+		switch l {
+		case layoutExcel:
+			t, why, ok = parseExcel(s, loc)
+		case layoutUnix:
+			t, why, ok = parseUnix(s, false, loc)
+		case layoutUnixMS:
+			t, why, ok = parseUnix(s, true, loc)
+		default:
+			t, why, ok = parseLayout(l, s, loc)
 		}
-		if err == nil {
+		if ok {
 			return t, "", true
 		}
-		// A shape mismatch leaves Message empty; a range error sets it.
-		if pe, isPE := err.(*time.ParseError); isPE && pe.Message != "" && bad == "" {
-			bad = strings.TrimPrefix(pe.Message, ": ")
+		if bad == "" {
+			bad = why
 		}
 	}
 	return time.Time{}, bad, false
+}
+
+// parseLayout parses s by a Go layout; why is set when s has the layout's
+// shape but a value out of range (the day of 31.02.1990).
+func parseLayout(layout, s string, loc *time.Location) (t time.Time, why string, ok bool) {
+	t, err := time.ParseInLocation(layout, s, loc)
+	if err == nil {
+		return t, "", true
+	}
+	// A shape mismatch leaves Message empty or says "extra text"; only a
+	// range error means the value is wrong rather than the layout.
+	if pe, isPE := err.(*time.ParseError); isPE && strings.Contains(pe.Message, "out of range") {
+		why = strings.TrimPrefix(pe.Message, ": ")
+	}
+	return time.Time{}, why, false
 }

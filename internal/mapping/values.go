@@ -96,7 +96,13 @@ func (p *fieldPlan) appendValue(dst []byte, rec *input.Record) ([]byte, bool, *F
 // appendJSONValue is appendValue for a value read from a JSONL object.
 func (p *fieldPlan) appendJSONValue(dst []byte, rec *input.Record, x any) ([]byte, bool, *FieldError) {
 	if arr, ok := x.([]any); ok {
+		if !p.list {
+			return dst, false, p.wrongJSON(rec, x, true)
+		}
 		return p.appendList(dst, rec, "", arr)
+	}
+	if _, ok := x.(map[string]any); ok {
+		return dst, false, p.wrongJSON(rec, x, true)
 	}
 	if s, ok := x.(string); ok && p.list {
 		return p.appendList(dst, rec, trimSpace(s), nil)
@@ -173,8 +179,8 @@ func appendElem(dst []byte, n int, v *val) []byte {
 }
 
 // jsonScalar converts one JSONL value into v. Numbers and booleans keep their
-// JSON type unless the field's type says otherwise; objects (and nested
-// arrays) are kept as JSON for string fields.
+// JSON type unless the field's type says otherwise; null is empty; an object
+// or a list is refused: a JSON value is never sent as an object.
 func (p *fieldPlan) jsonScalar(v *val, rec *input.Record, x any) (empty bool, fe *FieldError) {
 	var (
 		e    *convErr
@@ -197,22 +203,30 @@ func (p *fieldPlan) jsonScalar(v *val, rec *input.Record, x any) (empty bool, fe
 		text = string(jsonenc.AppendFloat(nil, t))
 		empty, e = p.conv.scalar(v, text, jsonNumber)
 	default:
-		js, err := marshalJSON(t)
-		text = string(js)
-		if err != nil || p.conv.typ != typeString || p.conv.mapped || p.conv.check != typeString {
-			what := "a JSON object"
-			if _, isArr := t.([]any); isArr {
-				what = "a JSON array"
-			}
-			e = &convErr{kind: "wrong JSON type", reason: "is " + what + ", not a single " + typeName(p.conv.typ)}
-			break
-		}
-		v.k, v.s = vJSON, text
+		return false, p.wrongJSON(rec, t, false)
 	}
 	if e != nil {
 		return false, p.fail(rec, text, e)
 	}
 	return empty, nil
+}
+
+// wrongJSON refuses an object or a list where a single value is needed;
+// whole says x is the field's whole value (else a list element).
+func (p *fieldPlan) wrongJSON(rec *input.Record, x any, whole bool) *FieldError {
+	js, _ := marshalJSON(x)
+	what, hint := "an object", ""
+	if _, isList := x.([]any); isList {
+		what = "a list"
+		if whole {
+			hint = " (add split: to send it as a list)"
+		}
+	}
+	single := "a single "
+	if !whole {
+		single = "a "
+	}
+	return p.fail(rec, string(js), &convErr{kind: "wrong JSON type", reason: "is " + what + ", not " + single + typeName(p.conv.typ) + hint})
 }
 
 func marshalJSON(x any) ([]byte, error) {
@@ -247,7 +261,12 @@ func (p *fieldPlan) firstValue(v *val, rec *input.Record) (bool, *FieldError) {
 	c := p.input(rec)
 	if c.json {
 		switch x := c.v.(type) {
+		case map[string]any:
+			return false, p.wrongJSON(rec, x, true)
 		case []any:
+			if !p.list {
+				return false, p.wrongJSON(rec, x, true)
+			}
 			for _, e := range x {
 				empty, fe := p.jsonScalar(v, rec, e)
 				if fe != nil || !empty {
