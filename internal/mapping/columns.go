@@ -1,7 +1,6 @@
 package mapping
 
 import (
-	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -18,11 +17,18 @@ type source struct {
 	index []int    // JSONL: each segment as an array index, -1 if not a number
 }
 
-// source binds a column to the file and records it for Columns().
+// source binds a column to the file and records it, with the config path
+// that reads it, for Columns() and MissingPaths.
 func (cc *compiler) source(column, usage string) source {
-	if !cc.colSeen[column] {
-		cc.colSeen[column] = true
+	i, seen := cc.colIndex[column]
+	if !seen {
+		i = len(cc.columns)
+		cc.colIndex[column] = i
 		cc.columns = append(cc.columns, column)
+		cc.columnUses = append(cc.columnUses, nil)
+	}
+	if cc.quiet == 0 && !slices.Contains(cc.columnUses[i], usage) {
+		cc.columnUses[i] = append(cc.columnUses[i], usage)
 	}
 	switch cc.mode {
 	case modeCSV:
@@ -97,23 +103,27 @@ type MissingColumn struct {
 	Closest string   // the header's closest name (case-insensitive edit distance)
 }
 
-// HeaderError lists every mapped column missing from a file's header.
+// HeaderError lists every mapped column missing from a file's header, or,
+// for JSONL, from every sampled object ([Mapper.MissingPaths]).
 type HeaderError struct {
 	Missing []MissingColumn
+	// Objects is the number of JSONL objects sampled; 0 for a CSV header.
+	Objects int
 }
 
 // Error reads, one line per column,
-// `column "Emial" (fields.email) is not in the file's header; closest: "Email"`.
+// `column "Emial" (fields.email) is not in the file's header; closest: "Email"`,
+// or for JSONL
+// `column "name.frist" (fields._fname) is in none of the first 1000 objects; closest: "name.first"`.
 func (e *HeaderError) Error() string {
 	lines := make([]string, len(e.Missing))
 	for i, m := range e.Missing {
-		lines[i] = fmt.Sprintf("column %q (%s) is not in the file's header", m.Column, strings.Join(m.Usages, ", "))
-		if m.Closest != "" {
-			lines[i] += fmt.Sprintf("; closest: %q", m.Closest)
-		}
+		lines[i] = headerErrorLine(m, e.Objects)
 	}
 	return strings.Join(lines, "\n")
 }
+
+func joinUsages(u []string) string { return strings.Join(u, ", ") }
 
 func (cc *compiler) missingColumn(column, usage string) {
 	if cc.quiet > 0 {

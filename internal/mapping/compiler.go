@@ -29,9 +29,10 @@ type compiler struct {
 	skipKeyCheck bool
 	phones       *phoneCache
 
-	columns []string
-	colSeen map[string]bool
-	missing []MissingColumn
+	columns    []string
+	columnUses [][]string // config paths reading each column
+	colIndex   map[string]int
+	missing    []MissingColumn
 
 	keys   []keyPlan
 	fields []*fieldPlan
@@ -39,7 +40,7 @@ type compiler struct {
 }
 
 func newCompiler(c *Config, mode compileMode, header []string) *compiler {
-	cc := &compiler{cfg: c, pos: c.pos, mode: mode, colSeen: make(map[string]bool)}
+	cc := &compiler{cfg: c, pos: c.pos, mode: mode, colIndex: make(map[string]int)}
 	if mode == modeCSV {
 		cc.names = header
 		cc.header = headerIndex(header)

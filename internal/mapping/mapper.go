@@ -19,8 +19,10 @@ type Mapper struct {
 	envSingle []byte
 	envBatch  []byte
 	columns   []string
-	phones    *phoneCache
-	sizeHint  atomic.Int64 // recent request size, to allocate each buffer once
+	// columnUses lists, for each column, the config paths that read it.
+	columnUses [][]string
+	phones     *phoneCache
+	sizeHint   atomic.Int64 // recent request size, to allocate each buffer once
 }
 
 // maxSizeHint bounds the buffer Map allocates up front: one row with a huge
@@ -45,15 +47,16 @@ func Compile(cfg *Config, header []string) (*Mapper, error) {
 		return nil, &HeaderError{Missing: cc.missing}
 	}
 	m := &Mapper{
-		matching:  cfg.Request.Matching,
-		either:    eitherKey(cfg.Request.Matching),
-		keys:      cc.keys,
-		fields:    cc.fields,
-		subs:      cc.subs,
-		columns:   cc.columns,
-		phones:    cc.phones,
-		envSingle: envelope(cfg, false),
-		envBatch:  envelope(cfg, true),
+		matching:   cfg.Request.Matching,
+		either:     eitherKey(cfg.Request.Matching),
+		keys:       cc.keys,
+		fields:     cc.fields,
+		subs:       cc.subs,
+		columns:    cc.columns,
+		columnUses: cc.columnUses,
+		phones:     cc.phones,
+		envSingle:  envelope(cfg, false),
+		envBatch:   envelope(cfg, true),
 	}
 	m.sizeHint.Store(256)
 	return m, nil

@@ -342,3 +342,58 @@ func FuzzWholeNumber(f *testing.F) {
 		}
 	})
 }
+
+// TestMissingPaths: the JSONL counterpart of the header check.
+func TestMissingPaths(t *testing.T) {
+	const objects = `{"profile":{"name":{"first":"A","last":null}},"phones":["1","2"],"odd.key":1,"tags":[]}
+{"profile":{"email":"a@b.cd"},"orders":[{"id":1}]}
+not an object
+`
+	tests := []struct {
+		name, fields string
+		want         string // "" = nothing missing
+	}{
+		{"AllSeen", "  email: profile.email\n  a: profile.name.first\n  b: phones.1\n  c: odd.key\n  d: orders.0.id\n  e: profile.name\n  f: tags\n", ""},
+		{"SeenOnlyAsNull", "  email: profile.email\n  a: profile.name.last\n", ""},
+		{"Typo", "  email: profile.email\n  _fname: profile.name.frist\n",
+			`column "profile.name.frist" (fields._fname) is in none of the first 2 objects; closest: "profile.name.first"`},
+		{"EveryUseNamed", "  email: profile.email\n  a: profile.mail\n  b: {column: profile.mail, transform: [lower]}\n  c: phones.2\n",
+			`column "profile.mail" (fields.a, fields.b) is in none of the first 2 objects; closest: "profile.email"` + "\n" +
+				`column "phones.2" (fields.c) is in none of the first 2 objects; closest: "phones.0"`},
+		{"MatchKey", "  _fname: profile.name.first\nmatch:\n  email: contact.email\n",
+			`column "contact.email" (match.email) is in none of the first 2 objects; closest: "profile.email"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, err := Compile(mustParse(t, "input: {format: jsonl}\nrequest: {db_id: 1}\nfields:\n"+tt.fields), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var seen PathSet
+			for _, rec := range jsonlRecords(t, []byte(objects)) {
+				if rec.Err == nil {
+					seen.Add(rec.Object)
+				}
+			}
+			err = m.MissingPaths(&seen)
+			switch {
+			case tt.want == "" && err != nil:
+				t.Errorf("MissingPaths = %v, want nil", err)
+			case tt.want != "":
+				var he *HeaderError
+				if !errors.As(err, &he) || err.Error() != tt.want || he.Objects != 2 {
+					t.Errorf("MissingPaths = %v\nwant %s", err, tt.want)
+				}
+			}
+		})
+	}
+	t.Run("NoObjectsNoVerdict", func(t *testing.T) {
+		m, err := Compile(mustParse(t, "input: {format: jsonl}\nrequest: {db_id: 1}\nfields: {email: e}\n"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := m.MissingPaths(&PathSet{}); err != nil {
+			t.Errorf("MissingPaths(empty) = %v, want nil", err)
+		}
+	})
+}
