@@ -12,7 +12,7 @@ import (
 	"golang.org/x/text/encoding/htmlindex"
 )
 
-// Matching modes and the key slots each needs (altcraft-api.md §3).
+// Matching modes and the key slots each needs (the API's matching option).
 var matchingModes = []string{"email", "email_profile", "email_sub", "phone", "phone_sub", "profile_id",
 	"push_sub", "custom", "custom_sub", "email_phone", "email_phone_sub"}
 

@@ -137,17 +137,15 @@ func (p *fieldPlan) appendList(dst []byte, rec *input.Record, s string, arr []an
 	at := len(dst)
 	dst = append(dst, '[')
 	n := 0
-	if arr != nil {
-		for _, e := range arr {
-			var v val
-			empty, fe := p.jsonScalar(&v, rec, e)
-			if fe != nil {
-				return dst[:at], false, fe
-			}
-			if !empty {
-				dst = appendElem(dst, n, &v)
-				n++
-			}
+	for _, e := range arr {
+		var v val
+		empty, fe := p.jsonScalar(&v, rec, e)
+		if fe != nil {
+			return dst[:at], false, fe
+		}
+		if !empty {
+			dst = appendElem(dst, n, &v)
+			n++
 		}
 	}
 	for s != "" {
