@@ -1,15 +1,10 @@
 package mapping
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 	"time"
-
-	"go.yaml.in/yaml/v3"
 
 	"importer/internal/input"
 )
@@ -227,38 +222,7 @@ func Load(path string) (*Config, error) {
 // Unknown keys, wrong types, a token key anywhere and every validation
 // problem are reported together in one *[ConfigError].
 func Parse(data []byte, name string) (*Config, error) {
-	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, &ConfigError{Problems: []Problem{syntaxProblem(name, err)}}
-	}
-	pos := newPositions(name, &root)
-	c := Default()
-	c.Source = data
-	c.pos = pos
-
-	problems := pos.tokenProblems()
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
-		var te *yaml.TypeError
-		if !errors.As(err, &te) {
-			return nil, &ConfigError{Problems: []Problem{syntaxProblem(name, err)}}
-		}
-		for _, msg := range te.Errors {
-			if p, ok := pos.decodeProblem(msg); ok {
-				problems = append(problems, p)
-			}
-		}
-	}
-	broken := make([]string, 0, len(problems))
-	for _, p := range problems {
-		broken = append(broken, p.Path)
-	}
-	problems = append(problems, c.check(broken)...)
-	if len(problems) > 0 {
-		return nil, newConfigError(problems)
-	}
-	return c, nil
+	return parseConfig(data, name)
 }
 
 // InputOptions returns the reader options the config asks for. Call it on a

@@ -2,8 +2,10 @@ package mapping
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -232,6 +234,9 @@ func FuzzParseConfig(f *testing.F) {
 	}
 	f.Add([]byte("request: {db_id: 1}\nfields: {a: &x {column: A}, b: *x}\n"))
 	f.Add([]byte("fields: {email: {map: {? [a]: b}}}"))
+	f.Add([]byte("request: {db_id: 1}\nfields: &f\n  email: E\n  x: {<<: [*f, {column: C}]}\n"))
+	f.Add([]byte("request: {db_id: 1}\nfields:\n  email: &a [x, x]\n  b: &b [*a, *a]\n  c: [*b, *b]\n"))
+	f.Add([]byte("request: {db_id: 1, matching: custom}\nmatch: {field_name: {value: [a]}}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := Parse(data, "fuzz.yaml")
 		if err != nil {
@@ -252,4 +257,140 @@ func FuzzParseConfig(f *testing.F) {
 			t.Fatalf("Compile with the config's own columns: %v", err)
 		}
 	})
+}
+
+// TestParseProblems: the decoder reports each problem as data (line, key
+// path, kind) from the node it found it at; no message text is parsed.
+func TestParseProblems(t *testing.T) {
+	const head = "request: {db_id: 1}\n"
+	tests := []struct {
+		name string
+		yml  string
+		want []Problem // File is always "p.yaml"; Column is not compared
+	}{
+		{"SyntaxTabIndent", head + "fields:\n\temail: Email\n",
+			[]Problem{{Line: 3, Kind: ProblemSyntax, Msg: "invalid YAML: found character that cannot start any token"}}},
+		{"SyntaxUnclosedQuoteAtItsLine", head + "fields:\n  email: \"Email\n  _fname: Name\n",
+			[]Problem{{Line: 3, Kind: ProblemSyntax, Msg: "invalid YAML: found unexpected end of stream"}}},
+		{"SyntaxUnclosedBracketAtItsLine", head + "fields:\n  tags: [a, b\n  _fname: Name\n",
+			[]Problem{{Line: 3, Kind: ProblemSyntax, Msg: "invalid YAML: did not find expected ',' or ']'"}}},
+		{"SyntaxOverIndentedLine", head + "fields:\n  email: Email\n    _fname: Name\n",
+			[]Problem{{Line: 4, Kind: ProblemSyntax, Msg: "invalid YAML: mapping values are not allowed in this context"}}},
+		{"SyntaxUnknownAnchor", head + "fields:\n  email: *nope\n",
+			[]Problem{{Line: 3, Kind: ProblemSyntax, Msg: "invalid YAML: unknown anchor 'nope' referenced"}}},
+		{"TopLevelList", "- request\n",
+			[]Problem{{Line: 1, Kind: ProblemWrongType, Msg: "want a mapping of settings such as request: and fields:, got a list"}}},
+		{"UnknownKeyFarFromAnyKnown", head + "fields: {email: E}\nzzzzzzzz: 1\n",
+			[]Problem{{Line: 3, Kind: ProblemUnknownKey, Msg: `unknown key "zzzzzzzz" at the top level; known keys: api, request, input, match, fields, subscriptions`}}},
+		{"NonScalarKey", head + "fields: {email: E}\napi: {? [a]: b}\n",
+			[]Problem{{Line: 3, Path: "api", Kind: ProblemWrongType, Msg: "a key must be a single value, got a list"}}},
+		{"IntegerOutOfRange", "request: {db_id: 99999999999999999999}\nfields: {email: E}\n",
+			[]Problem{{Line: 1, Path: "request.db_id", Kind: ProblemWrongType, Msg: "want an integer, got the number 99999999999999999999"}}},
+		{"FieldShorthandNotAName", head + "fields: {email: 5}\n",
+			[]Problem{{Line: 2, Path: "fields.email", Kind: ProblemWrongType, Msg: "want a column name or a field spec such as {column: Email}, got the integer 5"}}},
+		{"MapValueNotScalar", head + "fields:\n  email: E\n  _sex: {column: G, map: {M: [male]}}\n",
+			[]Problem{{Line: 4, Path: "fields._sex.map.M", Kind: ProblemWrongType, Msg: "want a single value, got a list"}}},
+		{"ConstListOfLists", head + "fields:\n  email: E\n  tags: {value: [[a]]}\n",
+			[]Problem{{Line: 4, Path: "fields.tags.value[0]", Kind: ProblemWrongType, Msg: "want a single value as a list element, got a list"}}},
+		{"AliasCycle", head + "fields: &f\n  email: E\n  again: *f\n",
+			[]Problem{{Line: 4, Path: "fields.again", Kind: ProblemInvalid, Msg: "the alias *f refers to a value that contains it"}}},
+		{"MergeNotAMapping", head + "fields:\n  email: {<<: 5, column: E}\n",
+			[]Problem{{Line: 3, Path: "fields.email", Kind: ProblemWrongType, Msg: "want a mapping or a list of mappings after <<, got the integer 5"}}},
+		{"FieldNameFromAColumn", "request: {db_id: 1, matching: custom}\nmatch:\n  field_name: {column: CRM}\nfields: {CRM_ID: C}\n",
+			[]Problem{{Line: 3, Path: "match.field_name", Kind: ProblemInvalid,
+				Msg: "is the name of the custom field, the same in every row (it is sent beside data, not read from a column): write CRM_ID or {value: CRM_ID}"}}},
+		{"TokenUnderAnUnknownKey", head + "fields: {email: E}\nsecrets: {token: abc}\n",
+			[]Problem{
+				{Line: 3, Path: "secrets.token", Kind: ProblemToken, Msg: tokenMsg},
+				{Line: 3, Kind: ProblemUnknownKey, Msg: `unknown key "secrets" at the top level; known keys: api, request, input, match, fields, subscriptions`},
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse([]byte(tt.yml), "p.yaml")
+			var ce *ConfigError
+			if !errors.As(err, &ce) {
+				t.Fatalf("Parse = %v, want a *ConfigError", err)
+			}
+			got := slices.Clone(ce.Problems)
+			for i := range got {
+				got[i].Column = 0
+			}
+			want := slices.Clone(tt.want)
+			for i := range want {
+				want[i].File = "p.yaml"
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("problems (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestParseForms: what the decoder accepts, beyond the one-form keys.
+func TestParseForms(t *testing.T) {
+	tests := []struct {
+		name  string
+		yml   string
+		check func(*Config) string // "" when right
+	}{
+		{"MergeKeyInAFieldSpec", "request: {db_id: 1}\nfields:\n  email: &e {column: Email, transform: [lower]}\n  backup_email: {<<: *e, column: Backup}\n",
+			func(c *Config) string {
+				f := c.Fields.Get("backup_email")
+				if f == nil || f.Column != "Backup" || len(f.Transform) != 1 || f.Transform[0] != "lower" {
+					return fmt.Sprintf("backup_email = %+v, want column Backup with transform lower", f)
+				}
+				return ""
+			}},
+		{"MergedFieldsKeepTheirPlace", "request: {db_id: 1}\nsubscriptions:\n  - {channel: email, resource_id: 1, email: E, custom_fields: &cf {a: A, b: B}}\nfields:\n  email: E\n  <<: *cf\n  c: C\n",
+			func(c *Config) string {
+				var names []string
+				for _, f := range c.Fields {
+					names = append(names, f.Name)
+				}
+				if got := strings.Join(names, ","); got != "email,a,b,c" {
+					return "field order " + got + ", want email,a,b,c"
+				}
+				return ""
+			}},
+		{"AliasReused", "request: {db_id: 1}\nfields:\n  email: &e {column: Email}\nsubscriptions:\n  - {channel: email, resource_id: 1, email: *e}\n",
+			func(c *Config) string {
+				if c.Subscriptions[0].Email == nil || c.Subscriptions[0].Email.Column != "Email" {
+					return "the aliased subscription e-mail is not Email"
+				}
+				return ""
+			}},
+		{"YAML11Booleans", "request: {db_id: 1, skip_triggers: yes}\nfields: {email: E}\n",
+			func(c *Config) string {
+				if c.Request.SkipTriggers == nil || !*c.Request.SkipTriggers {
+					return "skip_triggers: yes is not true"
+				}
+				return ""
+			}},
+		{"EmptySectionKeepsDefaults", "api:\nrequest: {db_id: 1}\nfields: {email: E}\n",
+			func(c *Config) string {
+				if c.API.Rate != DefaultRate || c.API.Endpoint != DefaultEndpoint {
+					return fmt.Sprintf("api = %+v, want the defaults", c.API)
+				}
+				return ""
+			}},
+		{"FieldNameAsName", "request: {db_id: 1, matching: custom}\nmatch: {field_name: CRM_ID}\nfields: {CRM_ID: C}\n",
+			func(c *Config) string { return wantString(c.Match.FieldName, "CRM_ID") }},
+		{"FieldNameAsConstantSpec", "request: {db_id: 1, matching: custom}\nmatch: {field_name: {value: CRM_ID}}\nfields: {CRM_ID: C}\n",
+			func(c *Config) string { return wantString(c.Match.FieldName, "CRM_ID") }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if msg := tt.check(mustParse(t, tt.yml)); msg != "" {
+				t.Error(msg)
+			}
+		})
+	}
+}
+
+func wantString(got, want string) string {
+	if got != want {
+		return fmt.Sprintf("got %q, want %q", got, want)
+	}
+	return ""
 }

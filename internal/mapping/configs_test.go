@@ -79,9 +79,10 @@ func TestConfigs(t *testing.T) {
 }
 
 // TestSeedExample: configs/seed-example.yaml turns the one row of
-// samples/seed-example.csv into the example request of altcraft-api.md
-// §2.4, member for member (the token shown as "***"). Member order differs
-// only where the envelope is shared: field_value follows the options.
+// samples/seed-example.csv into the API documentation's example request of
+// profiles/update, member for member (the token shown as "***"). Member
+// order differs only where the envelope is shared: field_value follows the
+// options.
 func TestSeedExample(t *testing.T) {
 	const want = `{
   "token": "***",
@@ -123,7 +124,7 @@ func TestSeedExample(t *testing.T) {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff(exp, got); diff != "" {
-		t.Errorf("seed request (-§2.4 +got):\n%s\nbody: %s", diff, body)
+		t.Errorf("seed request (-documented +got):\n%s\nbody: %s", diff, body)
 	}
 	// data keeps the config's order, byte for byte.
 	if !strings.Contains(string(body), `"data":{"_fname":"Anna","phones":["+79001234567"],"loyalty":{"action":"incr","value":10},"subscriptions":[`) {

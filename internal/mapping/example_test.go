@@ -28,12 +28,15 @@ fields:
 	}
 	for _, rec := range []*input.Record{
 		{Row: 1, Line: 2, Fields: []string{"Anna@Example.com", "Анна", "8 (916) 123-45-67", "22.02.1990"}},
-		{Row: 2, Line: 3, Fields: []string{"bob@example.com", "Bob", "12345", ""}},
+		{Row: 2, Line: 3, Fields: []string{"bob@example.com", "Bob", "12345", "31.02.1990"}},
 	} {
 		req, err := m.Map(rec)
-		var fe *mapping.FieldError
-		if errors.As(err, &fe) {
-			fmt.Printf("row %d invalid (%s): %v\n", fe.Row, fe.Kind, fe)
+		var re mapping.RowErrors
+		if errors.As(err, &re) {
+			// Every problem of the row, each bad column once.
+			for _, fe := range re {
+				fmt.Printf("row %d invalid (%s): %v\n", fe.Row, fe.Kind, fe)
+			}
 			continue
 		}
 		body := append([]byte(`{"token":"***",`), m.AppendEnvelope(nil, false)...)
@@ -43,4 +46,5 @@ fields:
 	// Output:
 	// row 1 key anna@example.com: {"token":"***","db_id":1,"matching":"email","skip_triggers":true,"email":"anna@example.com","data":{"email":"anna@example.com","_fname":"Анна","phones":["+79161234567"],"_bdate":"1990-02-22"}}
 	// row 2 invalid (invalid phone): column "Phone": "12345" is not a valid phone number for region RU
+	// row 2 invalid (invalid date): column "Born": "31.02.1990" is not a valid date: day out of range
 }

@@ -158,11 +158,15 @@ func mapAll(tb testing.TB, m *Mapper, recs []*input.Record) outcome {
 			out.invalid++
 			line["error"] = mustJSON(tb, err.Error())
 			var fe *FieldError
-			if errors.As(err, &fe) {
+			var re RowErrors
+			if errors.As(err, &re) {
+				fe = re[0]
 				line["kind"] = mustJSON(tb, fe.Kind)
 				line["field"] = mustJSON(tb, fe.Field)
-				if fe.Row != rec.Row {
-					tb.Errorf("row %d: FieldError.Row = %d", rec.Row, fe.Row)
+				for _, e := range re {
+					if e.Row != rec.Row {
+						tb.Errorf("row %d: FieldError.Row = %d", rec.Row, e.Row)
+					}
 				}
 			} else {
 				line["kind"] = mustJSON(tb, "input")

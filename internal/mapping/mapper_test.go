@@ -428,13 +428,7 @@ func FuzzMap(f *testing.F) {
 		rec := &input.Record{Row: 1, Line: 2, Fields: []string{s, i, fl, b, d, dt, p, e, ip}}
 		req, err := m.Map(rec)
 		if err != nil {
-			var fe *FieldError
-			if !errors.As(err, &fe) {
-				t.Fatalf("Map error %T %v is not a *FieldError", err, err)
-			}
-			if fe.Column == "" || fe.Kind == "" || fe.Reason == "" || utf8.RuneCountInString(fe.Value) > 40 {
-				t.Fatalf("incomplete FieldError %+v", fe)
-			}
+			checkRowErrors(t, err)
 			return
 		}
 		single, item := singleBody(m, req), req.AppendItem(nil)
@@ -489,9 +483,8 @@ func FuzzMapJSONL(f *testing.F) {
 		for _, rec := range recs {
 			req, err := m.Map(rec)
 			if err != nil {
-				var fe *FieldError
-				if rec.Err == nil && !errors.As(err, &fe) {
-					t.Fatalf("Map error %T %v is not a *FieldError", err, err)
+				if rec.Err == nil {
+					checkRowErrors(t, err)
 				}
 				continue
 			}
@@ -500,4 +493,124 @@ func FuzzMapJSONL(f *testing.F) {
 			}
 		}
 	})
+}
+
+// checkRowErrors: a row error is a non-empty RowErrors of complete
+// FieldErrors, each column once, whose text joins theirs.
+func checkRowErrors(t *testing.T, err error) {
+	t.Helper()
+	var re RowErrors
+	if !errors.As(err, &re) || len(re) == 0 {
+		t.Fatalf("Map error %T %v is not a non-empty RowErrors", err, err)
+	}
+	seen := map[string]bool{}
+	texts := make([]string, len(re))
+	for i, fe := range re {
+		if fe.Column == "" || fe.Kind == "" || fe.Reason == "" || utf8.RuneCountInString(fe.Value) > 40 {
+			t.Fatalf("incomplete FieldError %+v", fe)
+		}
+		if seen[fe.Column] {
+			t.Fatalf("column %q reported twice in %v", fe.Column, err)
+		}
+		seen[fe.Column] = true
+		texts[i] = fe.Error()
+	}
+	if got, want := err.Error(), strings.Join(texts, "; "); got != want {
+		t.Fatalf("Error() = %q, want %q", got, want)
+	}
+}
+
+// TestMapRowErrors: an invalid row reports every problem at once, each bad
+// column once, match keys first and then in config order.
+func TestMapRowErrors(t *testing.T) {
+	const cfg = `request: {db_id: 1}
+fields:
+  email: {column: Email, transform: [lower]}
+  n: {column: N, type: int}
+  d: {column: D, type: date}
+  phones: Phone
+  _sex: {column: Sex, map: {M: male, F: female}}
+  city: {column: City, required: true}
+subscriptions:
+  - {channel: sms, resource_id: 1, phone: Phone, priority: {column: Prio}, status: {column: St, map: {"yes": subscribed}}}
+`
+	header := []string{"Email", "N", "D", "Phone", "Sex", "City", "Prio", "St"}
+	tests := []struct {
+		name string
+		row  []string
+		want []string // Kind/Column of each problem
+	}{
+		{"OneBadCell", []string{"a@b.cd", "x", "", "", "", "Omsk", "", ""}, []string{"invalid int/N"}},
+		{"EveryBadColumnInConfigOrder", []string{"a@b.cd", "x", "31.02.1990", "", "X", "", "", ""},
+			[]string{"invalid int/N", "invalid date/D", "unmapped value/Sex", "missing value/City"}},
+		{"AColumnReadTwiceIsOneProblem", []string{"a@b.cd", "", "", "12345", "", "Omsk", "", ""}, []string{"invalid phone/Phone"}},
+		{"MissingKeyFirstThenTheRest", []string{"", "x", "", "", "", "Omsk", "", ""}, []string{"missing match key/Email", "invalid int/N"}},
+		{"SubscriptionOptions", []string{"a@b.cd", "", "", "+79161234567", "", "Omsk", "high", "maybe"},
+			[]string{"unmapped value/St", "invalid int/Prio"}},
+	}
+	m := compileCSV(t, cfg, header...)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, err := m.Map(&input.Record{Row: 7, Fields: tt.row})
+			if err == nil {
+				t.Fatalf("Map = %s, want errors", req.AppendSingle(nil))
+			}
+			var re RowErrors
+			if !errors.As(err, &re) {
+				t.Fatalf("Map error %T, want RowErrors", err)
+			}
+			var got, texts []string
+			for _, fe := range re {
+				got = append(got, fe.Kind+"/"+fe.Column)
+				texts = append(texts, fe.Error())
+				if fe.Row != 7 {
+					t.Errorf("FieldError.Row = %d, want 7", fe.Row)
+				}
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("problems (-want +got):\n%s", diff)
+			}
+			if err.Error() != strings.Join(texts, "; ") {
+				t.Errorf("Error() = %q, want the messages joined with \"; \"", err)
+			}
+			var first *FieldError
+			if !errors.As(err, &first) || first != re[0] {
+				t.Errorf("errors.As(*FieldError) = %v, want the first problem", first)
+			}
+			if _, ok := m.Key(&input.Record{Row: 7, Fields: tt.row}); ok != (got[0] != "missing match key/Email") {
+				t.Errorf("Key ok = %v with problems %v", ok, got)
+			}
+		})
+	}
+}
+
+// TestMapRowErrorsKeys: what an invalid row says about its keys, per mode.
+func TestMapRowErrorsKeys(t *testing.T) {
+	tests := []struct {
+		name, yml string
+		header    []string
+		row       []string
+		want      string
+	}{
+		{"EitherBothEmpty", "request: {db_id: 1, matching: email_phone}\nfields: {email: E, phones: P}\n", []string{"E", "P"}, []string{"", ""},
+			`column "E": is empty, and so is the other key: matching "email_phone" needs an e-mail or a phone`},
+		{"EitherOneInvalid", "request: {db_id: 1, matching: email_phone}\nmatch: {email: {column: E, type: email}}\nfields: {phones: P}\n", []string{"E", "P"}, []string{"nope", "+79161234567"},
+			`column "E": "nope" is not a valid e-mail address`},
+		{"PushBothEmpty", "request: {db_id: 1, matching: push_sub}\nmatch: {provider: A, subscription_id: B}\n", []string{"A", "B"}, []string{"", ""},
+			`column "A": is empty, but matching "push_sub" needs it; column "B": is empty, but matching "push_sub" needs it`},
+		{"PushOneEmpty", "request: {db_id: 1, matching: push_sub}\nmatch: {provider: A, subscription_id: B}\n", []string{"A", "B"}, []string{"fcm", ""},
+			`column "B": is empty, but matching "push_sub" needs it`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := compileCSV(t, tt.yml, tt.header...)
+			_, err := m.Map(&input.Record{Row: 1, Fields: tt.row})
+			if err == nil || err.Error() != tt.want {
+				t.Errorf("Map error = %v\nwant        %s", err, tt.want)
+			}
+			if !errors.Is(err, ErrInvalidValue) && !errors.Is(err, ErrMissingValue) {
+				t.Errorf("errors.Is finds no sentinel in %v", err)
+			}
+		})
+	}
 }

@@ -12,7 +12,7 @@ import (
 	"golang.org/x/text/encoding/htmlindex"
 )
 
-// Matching modes and the key slots each needs (altcraft-api.md §3).
+// Matching modes and the key slots each needs (the API's matching option).
 var matchingModes = []string{"email", "email_profile", "email_sub", "phone", "phone_sub", "profile_id",
 	"push_sub", "custom", "custom_sub", "email_phone", "email_phone_sub"}
 
@@ -29,8 +29,6 @@ var modeKeys = map[string][]string{
 
 func eitherKey(mode string) bool { return mode == "email_phone" || mode == "email_phone_sub" }
 
-var channels = []string{"email", "sms", "push", "telegram_bot", "whatsapp", "viber", "notify"}
-
 // Validate checks the whole config in one pass and returns a *[ConfigError]
 // listing every problem (with file:line when the config came from a file),
 // or nil. Run it again after flags override settings. It does not modify c.
@@ -42,8 +40,12 @@ func (c *Config) Validate() error {
 }
 
 // check returns every problem; problems under a broken path (one that failed
-// to decode) are left out, as they only echo the decoding problem.
+// to decode; "" is the whole file) are left out, as they only echo the
+// decoding problem.
 func (c *Config) check(broken []string) []Problem {
+	if slices.Contains(broken, "") {
+		return nil
+	}
 	cc := newCompiler(c, modeCheck, nil)
 	// When fields, match or subscriptions failed to decode, whether the
 	// match keys can be supplied is unknown: do not guess.
@@ -56,7 +58,7 @@ func (c *Config) check(broken []string) []Problem {
 	}
 	out := cc.problems[:0:0]
 	for _, p := range cc.problems {
-		if !slices.ContainsFunc(broken, func(b string) bool { return b != "" && isPathPrefix(b, p.Path) }) {
+		if !slices.ContainsFunc(broken, func(b string) bool { return isPathPrefix(b, p.Path) }) {
 			out = append(out, p)
 		}
 	}

@@ -1,0 +1,70 @@
+package mapping
+
+import (
+	"net/mail"
+	"strings"
+	"unicode/utf8"
+)
+
+// validEmail accepts a bare address (no display name, no comments, no
+// quoting that net/mail would rewrite) with a dot in the domain. Plain
+// dot-atom addresses, nearly all of them, are checked by a fast scan that
+// accepts a subset of what net/mail accepts; the rest go to net/mail.
+func validEmail(s string) bool {
+	return fastEmail(s) || validEmailSlow(s)
+}
+
+// validEmailSlow is the reference check: net/mail plus the extra rules.
+func validEmailSlow(s string) bool {
+	if len(s) > 254 || !utf8.ValidString(s) {
+		return false
+	}
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Name != "" || a.Address != s {
+		return false
+	}
+	at := strings.LastIndexByte(s, '@')
+	return at > 0 && dottedDomain(s[at+1:])
+}
+
+func dottedDomain(d string) bool {
+	i := strings.IndexByte(d, '.')
+	return i > 0 && i < len(d)-1 && !strings.HasSuffix(d, ".")
+}
+
+// atext of RFC 5322 (letters, digits and these) is what a dot-atom is made of.
+const atextSpecials = "!#$%&'*+-/=?^_`{|}~"
+
+func isAtext(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+		strings.IndexByte(atextSpecials, c) >= 0
+}
+
+// fastEmail reports whether s is local@domain with both parts ASCII
+// dot-atoms (no empty atoms) and a dot inside the domain.
+func fastEmail(s string) bool {
+	at := strings.IndexByte(s, '@')
+	if at <= 0 || at == len(s)-1 || len(s) > 254 {
+		return false
+	}
+	return dotAtom(s[:at]) && dotAtom(s[at+1:]) && strings.IndexByte(s[at+1:], '.') > 0
+}
+
+func dotAtom(s string) bool {
+	prevDot := true // no leading dot
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '.' {
+			if prevDot {
+				return false
+			}
+			prevDot = true
+			continue
+		}
+		if !isAtext(c) {
+			return false
+		}
+		prevDot = false
+	}
+	return !prevDot
+}
