@@ -47,6 +47,16 @@ func loadConfig(o *Options) (*mapping.Config, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, blameFlags(err, flags)
 	}
+	// Settings a flag or the config may give: the flag wins.
+	if o.State == "" {
+		o.State = cfg.State.Path
+	}
+	if o.MetricsPush == "" {
+		o.MetricsPush = cfg.Metrics.Push
+	}
+	if o.MetricsFile == "" {
+		o.MetricsFile = cfg.Metrics.File
+	}
 	return cfg, nil
 }
 

@@ -133,3 +133,26 @@ func readFileT(t *testing.T, path string) []byte {
 	}
 	return b
 }
+
+// TestAllErrorsOfARow: a row wrong in two columns names both in its
+// journal line, and counts in both groups of the summary.
+func TestAllErrorsOfARow(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeFile(t, dir, "c.yaml", "request: {db_id: 1, matching: email}\nfields:\n"+
+		"  email: {column: Email, validate: email, required: true}\n  _bdate: {column: Born, type: date, layout: \"02.01.2006\"}\n"+
+		"  score: {column: Score, type: int}\n")
+	in := writeFile(t, dir, "in.csv", "Email,Born,Score\nok@example.com,01.01.1990,1\nbad-mail,31.02.1990,x\n")
+	o := baseOptions(ModeValidate, cfg, in, dir)
+	r := runImporter(t, context.Background(), o)
+	if r.code != ExitRowErrors {
+		t.Fatalf("exit %d: %v\n%s", r.code, r.err, r.stderr)
+	}
+	rows := readJournal(t, o.Results)
+	if e := rows[1]["error"]; strings.Count(e, "; ") != 2 || !strings.Contains(e, `"bad-mail"`) || !strings.Contains(e, "31.02.1990") || !strings.Contains(e, `"x"`) {
+		t.Errorf("row 2's error = %q, want its three problems joined with \"; \"", e)
+	}
+	groups := r.sum.Groups()
+	if len(groups) != 3 || r.sum.Invalid != 1 {
+		t.Errorf("summary: %d invalid rows, groups %+v; want 1 row in 3 groups", r.sum.Invalid, groups)
+	}
+}

@@ -61,7 +61,13 @@ type outcome struct {
 	fp        state.Fingerprint
 	hasFP     bool // with --state: stored when the row ends ok
 	stateOnly bool // an earlier run's ok row: stored in the state, no journal line
+	// more holds the error groups of an invalid row's other problems (a
+	// row reports every bad column; each is grouped in the summary).
+	more []errorKind
 }
+
+// errorKind is one summary group: a kind of error and its column.
+type errorKind struct{ kind, column string }
 
 type pipeline struct {
 	mode         Mode
@@ -430,13 +436,13 @@ func (p *pipeline) route(it *item, jobs chan<- sender.Job, outs []outcome) []out
 		p.delta.see(k)
 	}
 	if it.err != nil {
-		kind, column := errorGroup(it.err)
+		groups := errorGroups(it.err)
 		return append(outs, outcome{
 			row: results.Row{
 				Row: rec.Row, Line: rec.Line, Key: it.key, Status: results.StatusInvalid,
-				ErrorCode: slug(kind), Error: it.err.Error(),
+				ErrorCode: slug(groups[0].kind), Error: it.err.Error(),
 			},
-			kind: kind, column: column, fields: rec.Fields, raw: rec.Raw,
+			kind: groups[0].kind, column: groups[0].column, more: groups[1:], fields: rec.Fields, raw: rec.Raw,
 		})
 	}
 	if p.payloads != nil {
@@ -616,6 +622,9 @@ func (p *pipeline) record(o *outcome) error {
 		return fmt.Errorf("results: %w", err)
 	}
 	p.sum.Add(&o.row, o.kind, o.column)
+	for _, g := range o.more {
+		p.sum.Group(o.row.Row, g.kind, g.column)
+	}
 	p.done.Add(1)
 	switch o.row.Status {
 	case results.StatusOK, results.StatusValid, results.StatusUnchanged:
@@ -671,6 +680,21 @@ func errorGroup(err error) (kind, column string) {
 		return re.Kind().Error(), re.Name
 	}
 	return "internal error", ""
+}
+
+// errorGroups is errorGroup for each problem of a row (a row that failed
+// on several columns counts in each one's group); never empty.
+func errorGroups(err error) []errorKind {
+	var all mapping.RowErrors
+	if errors.As(err, &all) && len(all) > 0 {
+		out := make([]errorKind, len(all))
+		for i, fe := range all {
+			out[i] = errorKind{fe.Kind, fe.Column}
+		}
+		return out
+	}
+	kind, column := errorGroup(err)
+	return []errorKind{{kind, column}}
 }
 
 // apiErrorKind labels a failed request for grouping: the API's code and text.

@@ -332,7 +332,9 @@ func (s *session) openInput(ctx context.Context) (*input.File, error) {
 // openRemote opens an https:// or s3:// input.
 func (s *session) openRemote(ctx context.Context) (*input.File, error) {
 	o := s.o
-	opts := source.Options{Warn: func(m string) { s.log.Warn(m) }}
+	s3 := s.cfg.Input.S3
+	opts := source.Options{Warn: func(m string) { s.log.Warn(m) },
+		S3: source.S3Options{Endpoint: s3.Endpoint, Region: s3.Region, PathStyle: s3.PathStyle}}
 	location := o.Input
 	if o.Pick != "" {
 		meta, err := source.Pick(ctx, location, o.Pick, opts, s.imported)

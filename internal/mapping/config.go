@@ -34,6 +34,8 @@ type Config struct {
 	Match         Match          `yaml:"match"`
 	Fields        Fields         `yaml:"fields"` // ordered: YAML order is the order of data members
 	Subscriptions []Subscription `yaml:"subscriptions"`
+	State         State          `yaml:"state"`
+	Metrics       Metrics        `yaml:"metrics"`
 
 	Path   string `yaml:"-"` // the file it was loaded from, "" when parsed from bytes
 	Source []byte `yaml:"-"` // the raw bytes, for a fingerprint of the run
@@ -91,6 +93,31 @@ type Input struct {
 	StrictQuotes bool `yaml:"strict_quotes"`
 	// PhoneRegion is the ISO 3166 region of national phone numbers.
 	PhoneRegion string `yaml:"phone_region"`
+	// Sheet chooses an .xlsx workbook's sheet: a name or a 1-based number;
+	// "" = the first sheet.
+	Sheet string `yaml:"sheet"`
+	// S3 addresses the object store of s3:// inputs; empty fields fall back
+	// to the AWS environment variables. Credentials never go here.
+	S3 S3 `yaml:"s3"`
+}
+
+// S3 is where s3:// inputs are read from.
+type S3 struct {
+	Endpoint  string `yaml:"endpoint"`   // a URL or host; "" = AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL
+	Region    string `yaml:"region"`     // "" = AWS_REGION / AWS_DEFAULT_REGION
+	PathStyle bool   `yaml:"path_style"` // bucket in the path (most self-hosted stores)
+}
+
+// State configures delta imports (see the importer's --state).
+type State struct {
+	Path string `yaml:"path"` // the state database; "" = none unless --state
+}
+
+// Metrics configures where a run's metrics go (the importer's
+// --metrics-push and --metrics-file override them).
+type Metrics struct {
+	Push string `yaml:"push"` // a Prometheus Pushgateway URL
+	File string `yaml:"file"` // a node_exporter textfile collector path
 }
 
 // Match holds the matching key specs sent beside data. A nil spec is derived
@@ -235,6 +262,7 @@ func (c *Config) InputOptions() input.Options {
 
 		SkipLines:    c.Input.SkipLines,
 		StrictQuotes: c.Input.StrictQuotes,
+		Sheet:        c.Input.Sheet,
 	}
 	switch strings.ToLower(c.Input.Format) {
 	case "csv":
@@ -244,6 +272,8 @@ func (c *Config) InputOptions() input.Options {
 		o.Delimiter = '\t'
 	case "jsonl":
 		o.Format = input.FormatJSONL
+	case "xlsx":
+		o.Format = input.FormatXLSX
 	}
 	if c.Input.Delimiter != "" {
 		if r, err := parseDelimiter(c.Input.Delimiter); err == nil {

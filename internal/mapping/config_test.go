@@ -281,7 +281,7 @@ func TestParseProblems(t *testing.T) {
 		{"TopLevelList", "- request\n",
 			[]Problem{{Line: 1, Kind: ProblemWrongType, Msg: "want a mapping of settings such as request: and fields:, got a list"}}},
 		{"UnknownKeyFarFromAnyKnown", head + "fields: {email: E}\nzzzzzzzz: 1\n",
-			[]Problem{{Line: 3, Kind: ProblemUnknownKey, Msg: `unknown key "zzzzzzzz" at the top level; known keys: api, request, input, match, fields, subscriptions`}}},
+			[]Problem{{Line: 3, Kind: ProblemUnknownKey, Msg: `unknown key "zzzzzzzz" at the top level; known keys: api, request, input, match, fields, subscriptions, state, metrics`}}},
 		{"NonScalarKey", head + "fields: {email: E}\napi: {? [a]: b}\n",
 			[]Problem{{Line: 3, Path: "api", Kind: ProblemWrongType, Msg: "a key must be a single value, got a list"}}},
 		{"IntegerOutOfRange", "request: {db_id: 99999999999999999999}\nfields: {email: E}\n",
@@ -302,7 +302,7 @@ func TestParseProblems(t *testing.T) {
 		{"TokenUnderAnUnknownKey", head + "fields: {email: E}\nsecrets: {token: abc}\n",
 			[]Problem{
 				{Line: 3, Path: "secrets.token", Kind: ProblemToken, Msg: tokenMsg},
-				{Line: 3, Kind: ProblemUnknownKey, Msg: `unknown key "secrets" at the top level; known keys: api, request, input, match, fields, subscriptions`},
+				{Line: 3, Kind: ProblemUnknownKey, Msg: `unknown key "secrets" at the top level; known keys: api, request, input, match, fields, subscriptions, state, metrics`},
 			}},
 	}
 	for _, tt := range tests {

@@ -45,8 +45,9 @@
 // for JSONL, [Mapper.MissingPaths] does the same against the paths of
 // sampled objects ([PathSet]). [Mapper.Map] reads the cells of one record,
 // converts them and appends JSON straight into one buffer: no reflection,
-// no map per row, no regexp. Phone numbers, which cost ~14 µs to parse, go
-// through a bounded cache shared by the goroutines of one Mapper.
+// no map per row, no regexp. Phone numbers are normalised by internal/phone
+// (libphonenumber's results, without its text regexps for well-formed
+// input) through a bounded cache shared by the goroutines of one Mapper.
 //
 // # Row rules
 //

@@ -137,9 +137,9 @@ func (cc *compiler) checkRequest() {
 func (cc *compiler) checkInput() {
 	in := &cc.cfg.Input
 	switch strings.ToLower(in.Format) {
-	case "", "csv", "tsv", "jsonl":
+	case "", "csv", "tsv", "jsonl", "xlsx":
 	default:
-		cc.addf("input.format", "%q is not a format; use csv, tsv or jsonl, or leave it out to detect it", in.Format)
+		cc.addf("input.format", "%q is not a format; use csv, tsv, jsonl or xlsx, or leave it out to detect it", in.Format)
 	}
 	if in.Delimiter != "" {
 		if _, err := parseDelimiter(in.Delimiter); err != nil {

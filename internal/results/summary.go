@@ -116,6 +116,12 @@ func (s *Summary) Add(r *Row, kind, column string) {
 	if kind == "" {
 		kind = string(r.Status)
 	}
+	s.Group(r.Row, kind, column)
+}
+
+// Group counts row in one more error group, without counting the row
+// again: a row that failed on several columns is in each one's group.
+func (s *Summary) Group(row int64, kind, column string) {
 	if s.groups == nil {
 		s.groups = make(map[groupKey]*Group)
 	}
@@ -132,7 +138,7 @@ func (s *Summary) Add(r *Row, kind, column string) {
 		}
 	}
 	g.Count++
-	g.Rows = addLowest(g.Rows, r.Row)
+	g.Rows = addLowest(g.Rows, row)
 }
 
 // addLowest inserts row into the ascending list rows, keeping at most
