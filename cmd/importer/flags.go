@@ -88,6 +88,7 @@ func runFlags(fs *pflag.FlagSet, o *importer.Options, logFormat *string) {
 	fs.BoolVar(&o.Resume, "resume", false, "continue an earlier run: skip rows its journal records as ok (or unknown); append the rest")
 	fs.BoolVar(&o.RetryUnknown, "retry-unknown", false, "with --resume: also send rows an earlier run left unknown (check them in Altcraft first)")
 	fs.BoolVar(&o.Again, "again", false, "run an input that was already run with this config, sending every row again (the old journal is kept)")
+	fs.StringVar(&o.Pick, "pick", "", "with an s3:// prefix or glob as INPUT: newest | oldest object the state's ledger has not imported")
 	fs.StringVar(&o.State, "state", "", "state database: send only rows that changed since their last ok, and keep a ledger of imported inputs")
 	fs.StringVar(&o.Missing, "missing", "", "with --state: INPUT is a complete export; write the state's keys it lacks to this CSV file")
 	fs.Int64Var(&o.Limit, "limit", 0, "only the first N data rows of INPUT, for a trial run (0 = all)")

@@ -11,6 +11,7 @@ import (
 	"importer/internal/input"
 	"importer/internal/mapping"
 	"importer/internal/sender"
+	"importer/internal/source"
 )
 
 // previewRows is how many mapped requests check prints.
@@ -33,14 +34,23 @@ func Check(ctx context.Context, o Options, out io.Writer) error {
 	if o.Input == "" {
 		return nil
 	}
-	in, err := openInput(&o, cfg)
-	if err != nil {
+	var in *input.File
+	if source.IsRemote(o.Input) {
+		var obj *source.Object
+		if in, obj, err = openRemoteInput(ctx, o.Input, cfg, o.logger()); err != nil {
+			return err
+		}
+		defer obj.Close()
+	} else if in, err = openInput(&o, cfg); err != nil {
 		return err
 	}
 	defer in.Close()
 	fmt.Fprintf(out, "input %s: %s", inputName(o.Input), in.Format())
-	if in.Format() == input.FormatCSV {
+	switch in.Format() {
+	case input.FormatCSV:
 		fmt.Fprintf(out, ", delimiter %s, encoding %s, %d columns", delimName(in.Delimiter()), in.Encoding(), len(in.Header()))
+	case input.FormatXLSX:
+		fmt.Fprintf(out, ", %d columns", len(in.Header()))
 	}
 	fmt.Fprintln(out)
 	for _, w := range in.Warnings() {

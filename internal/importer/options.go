@@ -2,6 +2,8 @@ package importer
 
 import (
 	"errors"
+	"net/url"
+	"path"
 	"fmt"
 	"io"
 	"log/slog"
@@ -10,6 +12,7 @@ import (
 	"strings"
 
 	"importer/internal/sender"
+	"importer/internal/source"
 )
 
 // Mode says what Run does with each mapped row.
@@ -98,8 +101,16 @@ const (
 // for stdin, a file in the working directory.
 func defaultPath(input, shard, suffix string) string {
 	base := input
-	if input == "-" || input == "" {
+	switch {
+	case input == "-" || input == "":
 		base = "stdin"
+	case source.IsRemote(input):
+		// An object or a download: its name, in the working directory.
+		if u, err := url.Parse(input); err == nil && path.Base(u.Path) != "/" && path.Base(u.Path) != "." {
+			base = path.Base(u.Path)
+		} else {
+			base = "remote-input"
+		}
 	}
 	if shard != "" {
 		k, n, _ := parseShard(shard)

@@ -31,8 +31,12 @@ var ErrAlreadyRun = errors.New("this input was already run with this config")
 // It returns the earlier run's rows when resuming, nil otherwise.
 func (s *session) journalStart() (*results.Previous, error) {
 	o, path := s.o, s.paths.results
-	fp, err := results.NewFingerprint(o.Input, s.cfg.Source)
-	if err != nil {
+	var fp results.Fingerprint
+	var err error
+	if s.remote != nil {
+		m := s.remote.Meta()
+		fp = results.RemoteFingerprint(m.Location, m.Size, m.ETag, s.cfg.Source)
+	} else if fp, err = results.NewFingerprint(o.Input, s.cfg.Source); err != nil {
 		return nil, err
 	}
 	var prev *results.Previous

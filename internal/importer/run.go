@@ -139,7 +139,7 @@ func open(ctx context.Context, o *Options) (_ *session, err error) {
 			return nil, err
 		}
 	}
-	s.p.streaming = o.Input == "-" || s.in.Size() < 0
+	s.p.streaming = o.Input == "-" || s.in.Size() < 0 || s.remote != nil
 	if s.out.payloads != nil {
 		s.p.envelope = m.AppendEnvelope(nil, false)
 	}
@@ -190,6 +190,11 @@ func (s *session) newPool(m *mapping.Mapper, token string) (*sender.Pool, error)
 // finished, and reports: the summary, where the files are, what to do next.
 func (s *session) finish(runErr error) (*results.Summary, error) {
 	o, p, sum := s.o, s.p, s.p.sum
+	if s.stamp != nil && runErr == nil {
+		if err := s.stamp.Verify(); err != nil {
+			runErr = fmt.Errorf("input %s changed while it was read (%w): its rows may mix two versions; run it again once it is complete", o.Input, err)
+		}
+	}
 	stateErr := s.finishState(runErr)
 	// Closing errors matter: a journal that did not reach the disk is a
 	// fatal error, whatever the rows did.
@@ -332,32 +337,43 @@ func (s *session) openInput(ctx context.Context) (*input.File, error) {
 // openRemote opens an https:// or s3:// input.
 func (s *session) openRemote(ctx context.Context) (*input.File, error) {
 	o := s.o
-	s3 := s.cfg.Input.S3
-	opts := source.Options{Warn: func(m string) { s.log.Warn(m) },
-		S3: source.S3Options{Endpoint: s3.Endpoint, Region: s3.Region, PathStyle: s3.PathStyle}}
-	location := o.Input
 	if o.Pick != "" {
-		meta, err := source.Pick(ctx, location, o.Pick, opts, s.imported)
+		meta, err := source.Pick(ctx, o.Input, o.Pick, sourceOptions(s.cfg, s.log), s.imported)
 		if err != nil {
 			return nil, err
 		}
-		s.log.Info("--pick: taking the newest input not imported yet", "input", meta.Location,
+		s.log.Info("--pick: taking the input not imported yet", "rule", o.Pick, "input", meta.Location,
 			"size", meta.Size, "modified", meta.LastModified.UTC().Format(time.RFC3339))
-		location = meta.Location
-		o.Input = location
+		o.Input = meta.Location
 	}
-	obj, err := source.Open(ctx, location, opts)
+	in, obj, err := openRemoteInput(ctx, o.Input, s.cfg, s.log)
 	if err != nil {
 		return nil, err
 	}
 	s.remote = obj
-	in, err := input.NewReader(obj, obj.Meta().Name, s.cfg.InputOptions())
-	if err != nil {
-		obj.Close()
-		return nil, err
-	}
 	s.closers = append(s.closers, obj.Close)
 	return in, nil
+}
+
+// openRemoteInput opens an https:// or s3:// location as an input.
+func openRemoteInput(ctx context.Context, location string, cfg *mapping.Config, log *slog.Logger) (*input.File, *source.Object, error) {
+	obj, err := source.Open(ctx, location, sourceOptions(cfg, log))
+	if err != nil {
+		return nil, nil, err
+	}
+	in, err := input.NewReader(obj, obj.Meta().Name, cfg.InputOptions())
+	if err != nil {
+		obj.Close()
+		return nil, nil, err
+	}
+	return in, obj, nil
+}
+
+// sourceOptions are the config's settings for remote inputs.
+func sourceOptions(cfg *mapping.Config, log *slog.Logger) source.Options {
+	s3 := cfg.Input.S3
+	return source.Options{Warn: func(m string) { log.Warn(m) },
+		S3: source.S3Options{Endpoint: s3.Endpoint, Region: s3.Region, PathStyle: s3.PathStyle}}
 }
 
 // imported reports whether the state's ledger holds an import of the

@@ -237,6 +237,7 @@ func (f *File) xlsxHeader(r *sheetReader, sheet string, opts Options) error {
 		f.setXLSXHeader(r, names)
 		return nil
 	}
+	f.preamble = make([]string, skip) // empty sheet rows stay empty lines
 	for {
 		row, err := r.next()
 		switch {
@@ -245,6 +246,9 @@ func (f *File) xlsxHeader(r *sheetReader, sheet string, opts Options) error {
 		case err != nil:
 			return fmt.Errorf("read header: %w", err)
 		case row.line <= skip:
+			// Kept as a line of text for a rejects file written as CSV,
+			// so the same input.skip_lines skips it there too.
+			f.preamble[row.line-1] = strings.NewReplacer("\r", " ", "\n", " ").Replace(strings.Join(row.cells, ","))
 			continue
 		case r.err != nil:
 			return fmt.Errorf("%w: sheet %q: %v", ErrHeader, sheet, r.err)

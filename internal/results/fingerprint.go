@@ -103,6 +103,16 @@ func NewFingerprint(inputPath string, config []byte) (Fingerprint, error) {
 	return fp, nil
 }
 
+// RemoteFingerprint fingerprints a remote input (an S3 object, an https
+// download) by what its server says of it: the size and the ETag, which
+// changes with the content. A server that gives no ETag gives nothing to
+// check: the fingerprint then matches only its own size.
+func RemoteFingerprint(location string, size int64, etag string, config []byte) Fingerprint {
+	sum := sha256.Sum256(config)
+	return Fingerprint{Input: location, Size: size, Head: "etag:" + etag, Tail: "etag:" + etag,
+		Config: hex.EncodeToString(sum[:])}
+}
+
 // fingerprintPath is where the fingerprint of a journal is kept.
 func fingerprintPath(journalPath string) string { return journalPath + ".fingerprint" }
 
