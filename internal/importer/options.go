@@ -2,12 +2,12 @@ package importer
 
 import (
 	"errors"
-	"net/url"
-	"path"
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
+	"path"
 	"strconv"
 	"strings"
 
