@@ -123,8 +123,8 @@ func (p *pipeline) run(ctx context.Context) error {
 	work := make(chan *chunk, workers*2)
 	ordered := make(chan *chunk, workers*4)
 	local := make(chan []outcome, workers*2) // one slice per chunk: a channel hand-off per row cost more than the row
-	var sent chan sender.Result
-	var jobs chan sender.Job
+	var sent chan []sender.Result
+	var jobs chan []sender.Job
 
 	var wg sync.WaitGroup
 	wg.Go(func() { p.read(work, ordered) })
@@ -135,8 +135,8 @@ func (p *pipeline) run(ctx context.Context) error {
 	var poolErr error
 	poolDone := make(chan struct{})
 	if p.pool != nil {
-		sent = make(chan sender.Result, 16) // small: a result waiting here is lost to a kill -9
-		jobs = make(chan sender.Job)
+		sent = make(chan []sender.Result, 16) // small: a result waiting here is lost to a kill -9
+		jobs = make(chan []sender.Job)
 		go func() {
 			defer close(poolDone)
 			poolErr = p.pool.Run(p.stopCtx, jobs, sent)
@@ -385,7 +385,7 @@ func (p *pipeline) mapItem(it *item) {
 
 // dispatch takes mapped chunks in file order and routes each row: invalid
 // rows and dry-run verdicts straight to the writer, valid rows to the sender.
-func (p *pipeline) dispatch(ordered <-chan *chunk, jobs chan<- sender.Job, local chan<- []outcome) {
+func (p *pipeline) dispatch(ordered <-chan *chunk, jobs chan<- []sender.Job, local chan<- []outcome) {
 	defer close(local)
 	if jobs != nil {
 		defer close(jobs)
@@ -398,35 +398,39 @@ func (p *pipeline) dispatch(ordered <-chan *chunk, jobs chan<- sender.Job, local
 			}
 		}
 		var outs []outcome
+		var send []sender.Job
 		for i := range c.items {
 			if p.stopCtx.Err() != nil {
 				p.notSent.Add(int64(len(c.items) - i))
 				break
 			}
-			outs = p.route(&c.items[i], jobs, outs)
+			outs, send = p.route(&c.items[i], outs, send)
 		}
 		if len(outs) > 0 {
 			p.emit(local, outs)
 		}
+		if len(send) > 0 {
+			p.send(jobs, send)
+		}
 	}
 }
 
-// route sends a valid row to the sender, or appends its outcome (invalid,
-// or valid in a dry run) to outs for the writer.
-func (p *pipeline) route(it *item, jobs chan<- sender.Job, outs []outcome) []outcome {
+// route appends a valid row to send, for the sender, or its outcome
+// (invalid, unchanged, or valid in a dry run) to outs, for the writer.
+func (p *pipeline) route(it *item, outs []outcome, send []sender.Job) ([]outcome, []sender.Job) {
 	rec := it.rec
 	if it.other {
 		p.passed.Add(1)
-		return outs
+		return outs, send
 	}
 	if it.resumedOK {
 		if it.hasFP {
-			return append(outs, outcome{row: results.Row{Row: rec.Row, Key: it.req.Key}, fp: it.fp, hasFP: true, stateOnly: true})
+			return append(outs, outcome{row: results.Row{Row: rec.Row, Key: it.req.Key}, fp: it.fp, hasFP: true, stateOnly: true}), send
 		}
 		if it.req != nil {
 			p.delta.see(it.req.Key)
 		}
-		return outs
+		return outs, send
 	}
 	if p.delta != nil && !it.hasFP {
 		k := it.key
@@ -443,12 +447,12 @@ func (p *pipeline) route(it *item, jobs chan<- sender.Job, outs []outcome) []out
 				ErrorCode: slug(groups[0].kind), Error: it.err.Error(),
 			},
 			kind: groups[0].kind, column: groups[0].column, more: groups[1:], fields: rec.Fields, raw: rec.Raw,
-		})
+		}), send
 	}
 	if p.payloads != nil {
 		if err := p.payloads.Write(rec.Row, it.body); err != nil {
 			p.stop(fmt.Errorf("payloads: %w", err))
-			return outs
+			return outs, send
 		}
 	}
 	if p.mode == ModeValidate || it.unchanged {
@@ -461,21 +465,31 @@ func (p *pipeline) route(it *item, jobs chan<- sender.Job, outs []outcome) []out
 		}
 		return append(outs, outcome{row: results.Row{
 			Row: rec.Row, Line: rec.Line, Key: it.req.Key, Status: st,
-		}})
+		}}), send
 	}
 	p.mu.Lock()
 	p.inflight[rec.Row] = outcome{row: results.Row{Row: rec.Row, Line: rec.Line, Key: it.req.Key}, fields: rec.Fields, raw: rec.Raw,
 		fp: it.fp, hasFP: it.hasFP}
 	p.mu.Unlock()
+	if send == nil {
+		send = make([]sender.Job, 0, chunkSize)
+	}
+	return outs, append(send, sender.Job{ID: rec.Row, Key: it.req.Key, Risky: it.req.Risky, Payload: it.req})
+}
+
+// send hands a chunk's rows to the sender in one hand-off; if the run
+// stops first, they were never sent.
+func (p *pipeline) send(jobs chan<- []sender.Job, send []sender.Job) {
 	select {
-	case jobs <- sender.Job{ID: rec.Row, Key: it.req.Key, Risky: it.req.Risky, Payload: it.req}:
+	case jobs <- send:
 	case <-p.stopCtx.Done():
 		p.mu.Lock()
-		delete(p.inflight, rec.Row)
+		for _, j := range send {
+			delete(p.inflight, j.ID)
+		}
 		p.mu.Unlock()
-		p.notSent.Add(1)
+		p.notSent.Add(int64(len(send)))
 	}
-	return outs
 }
 
 func (p *pipeline) emit(local chan<- []outcome, o []outcome) {
@@ -508,7 +522,7 @@ func ShardOf(key string, n int) int {
 
 // write is the only goroutine that touches the journal, the rejects file and
 // the summary. It returns a fatal error when a file cannot be written.
-func (p *pipeline) write(local <-chan []outcome, sent <-chan sender.Result) error {
+func (p *pipeline) write(local <-chan []outcome, sent <-chan []sender.Result) error {
 	var werr error
 	for local != nil || sent != nil {
 		// Before waiting, hand every finished row to the OS: after a kill -9
@@ -531,13 +545,15 @@ func (p *pipeline) write(local <-chan []outcome, sent <-chan sender.Result) erro
 					werr = p.record(&outs[i])
 				}
 			}
-		case r, ok := <-sent:
+		case rs, ok := <-sent:
 			if !ok {
 				sent = nil
 				continue
 			}
-			if o, keep := p.fromSender(r); keep && werr == nil {
-				werr = p.record(&o)
+			for _, r := range rs {
+				if o, keep := p.fromSender(r); keep && werr == nil {
+					werr = p.record(&o)
+				}
 			}
 		}
 		if werr != nil {

@@ -298,7 +298,7 @@ func TestBatchLinger(t *testing.T) {
 		in := make(chan Job)
 		out := make(chan Result, 10)
 		errc := make(chan error, 1)
-		go func() { errc <- p.Run(context.Background(), in, out) }()
+		go func() { errc <- runSingles(context.Background(), p, in, out) }()
 		for _, j := range manyJobs(3) {
 			in <- j
 		}

@@ -44,21 +44,30 @@ func benchServer(b *testing.B) *httptest.Server {
 
 // feed runs p over n jobs and counts the ok results.
 func feed(b *testing.B, p *Pool, n int) int {
-	in := make(chan Job, 256)
-	out := make(chan Result, 256)
+	in := make(chan []Job, 4)
+	out := make(chan []Result, 256)
 	errc := make(chan error, 1)
 	go func() { errc <- p.Run(context.Background(), in, out) }()
 	go func() {
 		defer close(in)
+		chunk := make([]Job, 0, 64) // the pipeline's chunk size
 		for i := range n {
 			key := "p" + strconv.Itoa(i) + "@example.com" // unique, as e-mails in a file mostly are
-			in <- Job{ID: int64(i), Key: key, Payload: payload{email: key, n: i}}
+			chunk = append(chunk, Job{ID: int64(i), Key: key, Payload: payload{email: key, n: i}})
+			if len(chunk) == cap(chunk) || i == n-1 {
+				in <- chunk
+				chunk = make([]Job, 0, 64)
+			}
 		}
 	}()
 	ok := 0
-	for range n {
-		if r := <-out; r.Status == OK {
-			ok++
+	for got := 0; got < n; {
+		rs := <-out
+		got += len(rs)
+		for _, r := range rs {
+			if r.Status == OK {
+				ok++
+			}
 		}
 	}
 	if err := <-errc; err != nil {

@@ -249,8 +249,8 @@ func testConfig(url string, client *http.Client) Config {
 // result or two.
 func runAll(t testing.TB, ctx context.Context, p *Pool, jobs []Job) (map[int64]Result, error) {
 	t.Helper()
-	in := make(chan Job)
-	out := make(chan Result, 16)
+	in := make(chan []Job)
+	out := make(chan []Result, 16)
 	errc := make(chan error, 1)
 	stopped := make(chan struct{}) // closed when Run has returned
 	go func() { errc <- p.Run(ctx, in, out) }()
@@ -259,10 +259,14 @@ func runAll(t testing.TB, ctx context.Context, p *Pool, jobs []Job) (map[int64]R
 	go func() {
 		defer close(fed)
 		defer close(in)
-		for _, j := range jobs {
+		// Slices of different sizes, as a caller's chunks end where its
+		// input does.
+		for i, size := 0, 1; i < len(jobs); size = size%5 + 1 {
+			chunk := jobs[i:min(i+size, len(jobs))]
 			select {
-			case in <- j:
-				sent.Add(1)
+			case in <- chunk:
+				sent.Add(int64(len(chunk)))
+				i += len(chunk)
 			case <-ctx.Done():
 				return
 			case <-stopped:
@@ -271,14 +275,19 @@ func runAll(t testing.TB, ctx context.Context, p *Pool, jobs []Job) (map[int64]R
 		}
 	}()
 	got := make(map[int64]Result, len(jobs))
-	var runErr error
-	for running := true; running; {
-		select {
-		case r := <-out:
+	take := func(rs []Result) {
+		for _, r := range rs {
 			if prev, dup := got[r.ID]; dup {
 				t.Errorf("job %d got two results: %+v and %+v", r.ID, prev, r)
 			}
 			got[r.ID] = r
+		}
+	}
+	var runErr error
+	for running := true; running; {
+		select {
+		case rs := <-out:
+			take(rs)
 		case runErr = <-errc:
 			close(stopped)
 			running = false
@@ -286,11 +295,8 @@ func runAll(t testing.TB, ctx context.Context, p *Pool, jobs []Job) (map[int64]R
 	}
 	for {
 		select {
-		case r := <-out:
-			if _, dup := got[r.ID]; dup {
-				t.Errorf("job %d got two results", r.ID)
-			}
-			got[r.ID] = r
+		case rs := <-out:
+			take(rs)
 			continue
 		default:
 		}
@@ -301,6 +307,47 @@ func runAll(t testing.TB, ctx context.Context, p *Pool, jobs []Job) (map[int64]R
 		t.Errorf("Run took %d jobs and sent %d results, want one each", sent.Load(), len(got))
 	}
 	return got, runErr
+}
+
+// runSingles runs p with the jobs of in handed over one at a time and the
+// results flattened onto out, for tests that watch Run take jobs one by
+// one. It returns Run's error once every result is on out.
+func runSingles(ctx context.Context, p *Pool, in <-chan Job, out chan<- Result) error {
+	jin := make(chan []Job)
+	jout := make(chan []Result, 16)
+	done := make(chan struct{})
+	go func() {
+		defer close(jin)
+		for {
+			select {
+			case j, ok := <-in:
+				if !ok {
+					return
+				}
+				select {
+				case jin <- []Job{j}:
+				case <-done:
+					return
+				}
+			case <-done:
+				return
+			}
+		}
+	}()
+	flat := make(chan struct{})
+	go func() {
+		defer close(flat)
+		for rs := range jout {
+			for _, r := range rs {
+				out <- r
+			}
+		}
+	}()
+	err := p.Run(ctx, jin, jout)
+	close(done)
+	close(jout)
+	<-flat
+	return err
 }
 
 // logBuffer captures a pool's log lines.

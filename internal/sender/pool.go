@@ -80,19 +80,23 @@ func (p *Pool) Stats() Stats {
 var errRanTwice = errors.New("sender: Run called twice on one Pool")
 
 // Run sends the jobs it reads and sends one Result per job on results.
+// Jobs come in slices (a caller's chunk of rows: one channel hand-off for
+// many rows) and results leave in slices too, one per request: a row's
+// hand-off between goroutines costs more than much of its work.
 //
 // It reads jobs until the channel is closed, then finishes everything and
 // returns nil. When ctx is done it reads no more jobs and starts no new
 // request; requests in flight finish (each bounded by its timeout, on a
 // context ctx does not cancel) and report; every other job it holds gets a
 // Canceled result; then it returns ctx's error. A fatal condition drains the
-// same way and returns a *FatalError. Run holds at most Window jobs, so the
-// sender of jobs is held back while the API is slow.
+// same way and returns a *FatalError. Run holds at most about Window jobs
+// (it takes a slice whole while below Window), so the sender of jobs is held
+// back while the API is slow.
 //
 // Every job received gets exactly one Result; results is never closed, and
 // the caller must keep receiving from it until Run returns. Run must be
 // called once per Pool.
-func (p *Pool) Run(ctx context.Context, jobs <-chan Job, results chan<- Result) error {
+func (p *Pool) Run(ctx context.Context, jobs <-chan []Job, results chan<- []Result) error {
 	if !p.ran.CompareAndSwap(false, true) {
 		return errRanTwice
 	}
@@ -130,7 +134,7 @@ func (p *Pool) Run(ctx context.Context, jobs <-chan Job, results chan<- Result) 
 		if finished {
 			break
 		}
-		var in <-chan Job
+		var in <-chan []Job
 		if reading {
 			in = jobs
 		}
@@ -143,19 +147,24 @@ func (p *Pool) Run(ctx context.Context, jobs <-chan Job, results chan<- Result) 
 			stopC = stop.Done()
 		}
 		select {
-		case j, ok := <-in:
-			if ok && j.Payload == nil { // a caller's bug; a result, not a panic
-				r.results <- Result{ID: j.ID, Status: Failed, Code: "payload", Error: "job has no payload: nothing to send"}
-				continue
-			}
+		case js, ok := <-in:
+			var bad []Result
 			r.mu.Lock()
 			if !ok {
 				r.inputOpen = false
 				r.sealLocked()
-			} else {
+			}
+			for _, j := range js {
+				if j.Payload == nil { // a caller's bug; a result, not a panic
+					bad = append(bad, Result{ID: j.ID, Status: Failed, Code: "payload", Error: "job has no payload: nothing to send"})
+					continue
+				}
 				r.admitLocked(j)
 			}
 			r.mu.Unlock()
+			if bad != nil {
+				r.results <- bad
+			}
 		case <-r.wake:
 		case <-lingerC:
 			r.mu.Lock()
@@ -208,6 +217,7 @@ type unit struct {
 	// handoff holds units made of some of jobs (a split batch, rows sent
 	// again one by one): queued when u finishes, their jobs keep their keys.
 	handoff []*unit
+	out     []Result // the results of jobs settled so far, handed over when u is done
 }
 
 // run is the state of one Run.
@@ -225,7 +235,7 @@ type run struct {
 	ctx     context.Context // the caller's: the parent of attempt contexts (without its cancellation)
 	stop    context.Context // done when ctx is, or at a fatal condition
 	halt    context.CancelCauseFunc
-	results chan<- Result
+	results chan<- []Result
 	wake    chan struct{}
 	cut     atomic.Bool // some job was canceled or abandoned because of the stop
 	g       errgroup.Group
@@ -353,6 +363,10 @@ func (r *run) start(units []*unit) {
 func (r *run) work(u *unit) {
 	for u != nil {
 		r.process(u)
+		if len(u.out) > 0 {
+			r.results <- u.out
+			u.out = nil
+		}
 		r.mu.Lock()
 		wasFull := r.held >= r.s.Window
 		var canceled []Job
@@ -501,14 +515,25 @@ func (r *run) takeQueuedLocked() []Job {
 	return jobs
 }
 
-// cancel gives jobs that were never sent their Canceled result.
+// cancel gives jobs that were never sent their Canceled result, in one
+// hand-off.
 func (r *run) cancel(jobs []Job) {
+	if len(jobs) == 0 {
+		return
+	}
 	r.cut.Store(true)
+	u := &unit{jobs: jobs}
+	u.deliver(jobs, r.canceledResult(), 0)
+	r.results <- u.out
+}
+
+// canceledResult is the result of a job the run stopped before it was sent.
+func (r *run) canceledResult() Result {
 	text := "not sent: the run was interrupted"
 	if fe, ok := context.Cause(r.stop).(*FatalError); ok {
 		text = "not sent: the run stopped (" + fe.Reason + ")"
 	}
-	r.deliver(jobs, Result{Status: Canceled, Error: text}, 0)
+	return Result{Status: Canceled, Error: text}
 }
 
 // controlLocked runs the periodic controllers: AIMD recovery and auto

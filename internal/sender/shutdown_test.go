@@ -37,7 +37,7 @@ func TestShutdown(t *testing.T) {
 		in := make(chan Job)
 		out := make(chan Result, 100)
 		errc := make(chan error, 1)
-		go func() { errc <- p.Run(ctx, in, out) }()
+		go func() { errc <- runSingles(ctx, p, in, out) }()
 		taken := 0
 		for _, j := range manyJobs(100) {
 			select {
@@ -49,8 +49,8 @@ func TestShutdown(t *testing.T) {
 			break // the window is full: Run stopped taking jobs
 		}
 		synctest.Wait()
-		if taken != 20 {
-			t.Errorf("Run took %d jobs, want the window of 20", taken)
+		if taken != 21 { // the window of 20, and one waiting in runSingles' hand-over
+			t.Errorf("%d jobs taken, want the window of 20 and one waiting to be handed over", taken)
 		}
 		if st := p.Stats(); st.InFlight != 4 {
 			t.Errorf("%d in flight, want 4", st.InFlight)
@@ -197,12 +197,12 @@ func TestShutdownLoopback(t *testing.T) {
 func TestRunTwice(t *testing.T) {
 	srv := startLoopback(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { writeOK(w, 1) }))
 	p := mustPool(t, testConfig(srv.URL, nil))
-	in := make(chan Job)
+	in := make(chan []Job)
 	close(in)
-	if err := p.Run(context.Background(), in, make(chan Result)); err != nil {
+	if err := p.Run(context.Background(), in, make(chan []Result)); err != nil {
 		t.Fatal(err)
 	}
-	if err := p.Run(context.Background(), in, make(chan Result)); !errors.Is(err, errRanTwice) {
+	if err := p.Run(context.Background(), in, make(chan []Result)); !errors.Is(err, errRanTwice) {
 		t.Errorf("second Run() = %v, want %v", err, errRanTwice)
 	}
 }

@@ -50,7 +50,7 @@ func (r *run) send(u *unit, live []Job, batch bool, b *body) {
 	attempts, failures, throttles := 0, 0, 0
 	for {
 		if r.stop.Err() != nil {
-			r.abandon(live, attempts, last)
+			r.abandon(u, live, attempts, last)
 			return
 		}
 		if b == nil {
@@ -64,12 +64,12 @@ func (r *run) send(u *unit, live []Job, batch bool, b *body) {
 			return
 		}
 		if err := p.pace.wait(r.stop, &p.gate); err != nil || r.stop.Err() != nil {
-			r.abandon(live, attempts, last)
+			r.abandon(u, live, attempts, last)
 			return
 		}
 		if err := r.announce(live); err != nil {
 			r.fatal(&FatalError{Reason: "cannot record the rows in flight: " + err.Error()})
-			r.abandon(live, attempts, last)
+			r.abandon(u, live, attempts, last)
 			return
 		}
 		attempts++
@@ -102,16 +102,16 @@ func (r *run) send(u *unit, live []Job, batch bool, b *body) {
 		switch o.kind {
 		case kindOK:
 			if !batch {
-				r.deliver(live, Result{Status: OK, ProfileID: pid}, attempts)
+				u.deliver(live, Result{Status: OK, ProfileID: pid}, attempts)
 			}
 			r.settled(false, o)
 			return
 		case kindRow:
-			r.deliver(live, Result{Status: Failed, Code: o.code, Error: o.text}, attempts)
+			u.deliver(live, Result{Status: Failed, Code: o.code, Error: o.text}, attempts)
 			r.settled(false, o)
 			return
 		case kindFatal:
-			r.stopWith(live, o, attempts)
+			r.stopWith(u, live, o, attempts)
 			r.fatal(o.fatal)
 			return
 		case kindTooLarge:
@@ -124,7 +124,7 @@ func (r *run) send(u *unit, live []Job, batch bool, b *body) {
 				r.settled(false, o)
 				return
 			}
-			if safe := r.settleRisky(live, o, attempts); len(safe) < len(live) {
+			if safe := r.settleRisky(u, live, o, attempts); len(safe) < len(live) {
 				if len(safe) == 0 {
 					r.settled(false, o)
 					return
@@ -144,13 +144,13 @@ func (r *run) send(u *unit, live []Job, batch bool, b *body) {
 			failures++
 		}
 		if failures >= s.MaxAttempts || throttles >= maxThrottled {
-			r.deliver(live, Result{Status: Failed, Code: o.code, Error: o.text}, attempts)
+			u.deliver(live, Result{Status: Failed, Code: o.code, Error: o.text}, attempts)
 			r.settled(o.network, o)
 			return
 		}
 		last = o
 		if r.wait(o, sentAt, now, failures, throttles, live) != nil {
-			r.abandon(live, attempts, last)
+			r.abandon(u, live, attempts, last)
 			return
 		}
 	}
@@ -222,13 +222,13 @@ func (r *run) announce(live []Job) error {
 
 // settleRisky ends the Risky rows of a maybe-applied attempt Unknown and
 // returns the others, which may be sent again.
-func (r *run) settleRisky(live []Job, o outcome, attempts int) (safe []Job) {
+func (r *run) settleRisky(u *unit, live []Job, o outcome, attempts int) (safe []Job) {
 	if !anyRisky(live) {
 		return live
 	}
 	for i := range live {
 		if live[i].Risky {
-			r.deliver(live[i:i+1], Result{Status: Unknown, Code: o.code, Error: o.text}, attempts)
+			u.deliver(live[i:i+1], Result{Status: Unknown, Code: o.code, Error: o.text}, attempts)
 		} else {
 			safe = append(safe, live[i])
 		}
@@ -240,14 +240,14 @@ func (r *run) settleRisky(live []Job, o outcome, attempts int) (safe []Job) {
 // rows of an attempt that may have been applied end Unknown; every other
 // row was not applied (or is safe to send again) and is Canceled, so that
 // --resume sends it.
-func (r *run) stopWith(live []Job, o outcome, attempts int) {
+func (r *run) stopWith(u *unit, live []Job, o outcome, attempts int) {
 	r.cut.Store(true)
 	for i := range live {
 		if o.maybe && live[i].Risky {
-			r.deliver(live[i:i+1], Result{Status: Unknown, Code: o.code, Error: o.text}, attempts)
+			u.deliver(live[i:i+1], Result{Status: Unknown, Code: o.code, Error: o.text}, attempts)
 			continue
 		}
-		r.deliver(live[i:i+1], Result{Status: Canceled, Code: o.code,
+		u.deliver(live[i:i+1], Result{Status: Canceled, Code: o.code,
 			Error: "not applied: the run stopped (" + o.text + ")"}, attempts)
 	}
 }
@@ -262,7 +262,7 @@ func (r *run) tooLarge(u *unit, live []Job, batch bool, size int, o outcome, att
 		u.handoff = append(u.handoff, r.newUnit(live[:half], true), r.newUnit(live[half:], true))
 		return
 	}
-	r.deliver(live, Result{Status: Failed, Code: o.code, Error: "the request for this row alone is " +
+	u.deliver(live, Result{Status: Failed, Code: o.code, Error: "the request for this row alone is " +
 		strconv.Itoa(size) + " bytes, more than the API accepts (" + o.text + "): shorten its fields"}, attempts)
 }
 
@@ -278,7 +278,7 @@ func (r *run) unmatched(u *unit, live []Job, o outcome, attempts int) {
 	}
 	for i := range live {
 		if live[i].Risky {
-			r.deliver(live[i:i+1], Result{Status: Unknown, Code: o.code, Error: o.text}, attempts)
+			u.deliver(live[i:i+1], Result{Status: Unknown, Code: o.code, Error: o.text}, attempts)
 			continue
 		}
 		u.handoff = append(u.handoff, r.newUnit(live[i:i+1], false))
@@ -307,17 +307,17 @@ func (r *run) settleItems(u *unit, live []Job, x *exchange, attempts int, now ti
 		one := live[i : i+1]
 		switch o.kind {
 		case kindOK:
-			r.deliver(one, Result{Status: OK, ProfileID: st.ProfileID()}, attempts)
+			u.deliver(one, Result{Status: OK, ProfileID: st.ProfileID()}, attempts)
 		case kindRow, kindTooLarge:
-			r.deliver(one, Result{Status: Failed, Code: o.code, Error: o.text}, attempts)
+			u.deliver(one, Result{Status: Failed, Code: o.code, Error: o.text}, attempts)
 		case kindFatal:
-			r.stopWith(one, o, attempts)
+			r.stopWith(u, one, o, attempts)
 			if stop == nil {
 				stop = &o
 			}
 		case kindMaybe:
 			if live[i].Risky {
-				r.deliver(one, Result{Status: Unknown, Code: o.code, Error: o.text}, attempts)
+				u.deliver(one, Result{Status: Unknown, Code: o.code, Error: o.text}, attempts)
 			} else {
 				u.handoff = append(u.handoff, r.newUnit(one, false))
 			}
@@ -347,23 +347,28 @@ func anyRisky(jobs []Job) bool {
 	return false
 }
 
-// deliver sends one result per job, filled in from tmpl.
-func (r *run) deliver(jobs []Job, tmpl Result, attempts int) {
+// deliver records one result per job of u, filled in from tmpl; the work
+// loop hands u's results over in one send when u is done (one channel
+// hand-off a request, not a row).
+func (u *unit) deliver(jobs []Job, tmpl Result, attempts int) {
 	tmpl.Attempts = attempts
+	if u.out == nil {
+		u.out = make([]Result, 0, len(u.jobs))
+	}
 	for i := range jobs {
 		tmpl.ID = jobs[i].ID
-		r.results <- tmpl
+		u.out = append(u.out, tmpl)
 	}
 }
 
 // abandon reports jobs the run stopped before they were done.
-func (r *run) abandon(jobs []Job, attempts int, last outcome) {
+func (r *run) abandon(u *unit, jobs []Job, attempts int, last outcome) {
+	r.cut.Store(true)
 	if attempts == 0 {
-		r.cancel(jobs)
+		u.deliver(jobs, r.canceledResult(), 0)
 		return
 	}
-	r.cut.Store(true)
-	r.deliver(jobs, Result{Status: Canceled, Code: last.code,
+	u.deliver(jobs, Result{Status: Canceled, Code: last.code,
 		Error: "not retried: the run stopped (last attempt: " + last.text + ")"}, attempts)
 }
 
