@@ -36,8 +36,8 @@ func (s *session) openState(m *mapping.Mapper) error {
 		s.hasContent = true
 	}
 	if s.remote != nil && o.Mode == ModeRun && !o.Resume && !o.Again && s.imported(s.remote.Meta()) {
-		return fmt.Errorf("%w: state %s says %s (%d bytes) was imported already; --again sends it again",
-			ErrAlreadyRun, path, s.remote.Meta().Location, s.remote.Meta().Size)
+		return fmt.Errorf("%w: the ledger of state %s has %s (%d bytes) imported already; --again sends it again",
+			ErrAlreadyImported, path, s.remote.Meta().Location, s.remote.Meta().Size)
 	}
 	if s.hasContent && o.Mode == ModeRun && !o.Resume && !o.Again {
 		run, found, err := store.FindRun(s.content)
@@ -46,8 +46,8 @@ func (s *session) openState(m *mapping.Mapper) error {
 		}
 		if found {
 			c := run.Counts
-			return fmt.Errorf("%w: state %s says this content (%s) was imported on %s: %d ok, %d unchanged, %d failed, %d invalid, %d unknown; "+
-				"--again sends it again, --resume continues its journal", ErrAlreadyRun, path, run.Input,
+			return fmt.Errorf("%w: the ledger of state %s has this content (as %s) imported on %s: %d ok, %d unchanged, %d failed, %d invalid, %d unknown; "+
+				"--again sends it again, --resume continues its journal", ErrAlreadyImported, path, run.Input,
 				run.Finished.UTC().Format(time.RFC3339), c.OK, c.Unchanged, c.Failed, c.Invalid, c.Unknown)
 		}
 	}
@@ -148,6 +148,10 @@ func (s *session) finishState(runErr error) error {
 	}
 	return nil
 }
+
+// ErrAlreadyImported refuses an input whose content the state's ledger
+// holds as imported, under whatever name: its rows were applied already.
+var ErrAlreadyImported = errors.New("this input was already imported")
 
 // errNoState reports a state-only flag without --state.
 var errNoState = errors.New("--missing needs --state: missing keys are the state's keys the export lacks")
