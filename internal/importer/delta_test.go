@@ -3,6 +3,7 @@ package importer
 import (
 	"context"
 	"encoding/csv"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -87,7 +88,7 @@ func TestDeltaNights(t *testing.T) {
 	// The same export again, under another name: refused, nothing sent.
 	before = fake.Stats().Requests
 	r = night("tue-copy.csv", append(seq(1, 95), 101, 102, 103), changed)
-	if r.code != ExitFatal || !strings.Contains(r.err.Error(), "was imported on") {
+	if r.code != ExitFatal || !errors.Is(r.err, ErrAlreadyImported) || !strings.Contains(r.err.Error(), "tue.csv) imported on") {
 		t.Errorf("the same content again: exit %d, %v; want a refusal naming the earlier import", r.code, r.err)
 	}
 	if n := fake.Stats().Requests - before; n != 0 {
