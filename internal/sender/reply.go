@@ -10,6 +10,12 @@ import (
 // "result":[{..},..]}. Strings are kept as raw spans into the reply buffer
 // and decoded only when needed, so an ok reply costs no allocation beyond
 // its profile id.
+//
+// Why a scanner of its own and not encoding/json (BenchmarkParseReply, which
+// runs both): a single reply 0.5 µs and 0 allocations against 2.4–3.7 µs and
+// 8; a 1,000-result batch reply 0.4–0.5 ms and 0 allocations against 1.8–2.9
+// ms, 170 KB and 2,020 allocations, on the writer's path of every request.
+// FuzzParseReply holds it to encoding/json on what both accept.
 type reply struct {
 	status
 	hasResult bool
