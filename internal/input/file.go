@@ -136,7 +136,7 @@ func (f *File) init(opts Options) error {
 		f.closer = append(f.closer, gz)
 		br = bufio.NewReaderSize(gzipErrors{gz}, headSize)
 	}
-	head, err := br.Peek(headSize)
+	head, err := peekHead(br, f.size < 0)
 	eof := errors.Is(err, io.EOF)
 	if err != nil && !eof {
 		return fmt.Errorf("read: %w", err)
@@ -160,19 +160,50 @@ func (f *File) init(opts Options) error {
 	// quote.
 	f.lr = newLineReader(decoded, base, maxField+2*chunkSize)
 
-	f.format, err = chooseFormat(opts.Format, f.name, f.lr.peek(headSize))
+	f.format, err = chooseFormat(opts.Format, f.name, f.head())
 	if err != nil {
 		return err
 	}
 	if f.format == FormatJSONL {
 		f.lr.lfOnly = true
-		if jsonArray(f.lr.peek(headSize)) {
+		if jsonArray(f.head()) {
 			return fmt.Errorf("%w: the file holds a JSON array, not JSON Lines (one object per line; `jq -c '.[]'` converts it)", ErrFormat)
 		}
 		f.jsonl = &jsonlParser{lr: f.lr, max: maxField, validate: cs.decoder == nil, line: 1}
 		return f.readErr()
 	}
 	return f.initCSV(opts, maxField, cs.decoder == nil)
+}
+
+// peekHead returns the first bytes of the input for sniffing: headSize of
+// them, or all of a shorter input. A stream (a pipe, stdin) gives only what
+// has arrived once that holds a line end: its producer may write a few rows
+// and wait, and those rows must be read then, not after 64 KiB more.
+func peekHead(br *bufio.Reader, stream bool) ([]byte, error) {
+	if !stream {
+		return br.Peek(headSize)
+	}
+	for {
+		n := br.Buffered()
+		b, _ := br.Peek(n)
+		if n >= headSize || bytes.ContainsAny(b, "\r\n") {
+			return b[:min(n, headSize)], nil
+		}
+		if _, err := br.Peek(n + 1); err != nil {
+			b, _ = br.Peek(br.Buffered())
+			return b, err
+		}
+	}
+}
+
+// head is the decoded input ahead for sniffing the format and delimiter:
+// headSize bytes, but for a stream only up to its first line end (see
+// peekHead).
+func (f *File) head() []byte {
+	if f.size < 0 {
+		return f.lr.peekLine(headSize)
+	}
+	return f.lr.peek(headSize)
 }
 
 // jsonArray reports a head that is one JSON array rather than JSON Lines:
@@ -199,7 +230,7 @@ func (f *File) readErr() error {
 func (f *File) initCSV(opts Options, maxField int, validate bool) error {
 	delim := opts.Delimiter
 	if delim == 0 {
-		delim = sniffDelimiter(f.lr.peek(headSize), strings.EqualFold(baseExt(f.name), ".tsv"))
+		delim = sniffDelimiter(f.head(), strings.EqualFold(baseExt(f.name), ".tsv"))
 	}
 	if delim <= 0 || delim >= 0x80 || delim == '"' || delim == '\r' || delim == '\n' {
 		return fmt.Errorf("%w: input.delimiter %q: use one ASCII character other than a quote or a line end", ErrFormat, delim)

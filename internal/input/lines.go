@@ -183,6 +183,14 @@ func (lr *lineReader) peek(n int) []byte {
 	return lr.buf[lr.r : lr.r+n]
 }
 
+// peekLine is peek for a stream: it stops reading once the bytes ahead hold
+// a line end, rather than wait for n bytes that may be long in coming.
+func (lr *lineReader) peekLine(n int) []byte {
+	for lr.w-lr.r < n && !bytes.ContainsAny(lr.buf[lr.r:lr.w], "\r\n") && lr.fill() {
+	}
+	return lr.buf[lr.r : lr.r+min(n, lr.w-lr.r)]
+}
+
 // termLen is the length of the line terminator at the end of line.
 func termLen(line []byte) int {
 	n := len(line)
