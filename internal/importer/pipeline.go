@@ -682,6 +682,11 @@ func (p *pipeline) verdict(runErr, closeErr error) error {
 	if p.bad.Load() > 0 {
 		return fmt.Errorf("%w: %d of %d rows", ErrRowErrors, p.bad.Load(), p.done.Load())
 	}
+	if n := p.skippedUnknown.Load(); n > 0 {
+		// Skipped, not settled: their outcome is still unknown, so the
+		// input is not all ok, whatever this run sent.
+		return fmt.Errorf("%w: %d rows left unknown by an earlier run", ErrRowErrors, n)
+	}
 	return nil
 }
 

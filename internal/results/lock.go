@@ -25,16 +25,29 @@ type FileLock struct {
 func lockPath(journalPath string) string { return journalPath + ".lock" }
 
 // canonical is the one path of a journal however it is spelled: absolute,
-// cleaned, symlinks resolved (the journal's own when it is one, else its
-// directory's, since the file may not exist yet). On any error it falls
-// back to the cleaned absolute path, or the path as given.
+// cleaned, symlinks resolved (the journal's own when it is one, even one
+// pointing at a file not created yet, and its directory's, since the file
+// may not exist yet). On any error it falls back to the cleaned absolute
+// path, or the path as given.
 func canonical(journalPath string) string {
 	abs, err := filepath.Abs(journalPath)
 	if err != nil {
 		return journalPath
 	}
-	if real, err := filepath.EvalSymlinks(abs); err == nil {
-		return real
+	// A symlink to a journal not written yet: EvalSymlinks fails on it, so
+	// follow the links by hand to the file the run will create.
+	for range 40 {
+		if real, err := filepath.EvalSymlinks(abs); err == nil {
+			return real
+		}
+		target, err := os.Readlink(abs)
+		if err != nil {
+			break
+		}
+		if !filepath.IsAbs(target) {
+			target = filepath.Join(filepath.Dir(abs), target)
+		}
+		abs = filepath.Clean(target)
 	}
 	dir, err := filepath.EvalSymlinks(filepath.Dir(abs))
 	if err != nil {

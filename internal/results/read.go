@@ -181,15 +181,60 @@ func readJournal(path string, fn func(*Row)) error {
 		r = io.NewSectionReader(f, 0, limit)
 	}
 	br := bufio.NewReaderSize(r, 256<<10)
+	var end int64
 	if isJSONL(path) {
-		_, err = scanJSONL(br, fn)
+		end, err = scanJSONL(br, fn)
 	} else {
-		_, err = scanCSV(br, false, fn)
+		end, err = scanCSV(br, false, fn)
+	}
+	if err == nil && fi.Mode().IsRegular() {
+		err = checkZeroed(f, end, fi.Size())
 	}
 	if err != nil {
 		return fmt.Errorf("read results %s: %w", path, err)
 	}
 	return nil
+}
+
+// checkZeroed refuses a journal whose bytes after its last good record,
+// [end, size), hold a NUL. A crash of the importer leaves at most a line
+// cut short, which is forgiven; a NUL is never written, but it is what a
+// file system shows for data it lost in a power failure or a disk fault.
+// Lines were lost there (in-flight records among them), so the rows they
+// recorded would be sent again: only --force may go on.
+func checkZeroed(f io.ReaderAt, end, size int64) error {
+	buf := make([]byte, 64<<10)
+	for off := end; off < size; {
+		n, err := f.ReadAt(buf[:min(int64(len(buf)), size-off)], off)
+		if i := bytes.IndexByte(buf[:n], 0); i >= 0 {
+			line, lerr := lineAt(f, off+int64(i))
+			if lerr != nil {
+				return lerr
+			}
+			return fmt.Errorf("line %d: NUL bytes where lines should be (byte %d): the file lost data, "+
+				"as in a power failure; the rows recorded there cannot be known", line, off+int64(i))
+		}
+		if err != nil && n == 0 {
+			return err
+		}
+		off += int64(n)
+	}
+	return nil
+}
+
+// lineAt returns the 1-based line of byte off.
+func lineAt(f io.ReaderAt, off int64) (int64, error) {
+	line := int64(1)
+	buf := make([]byte, 64<<10)
+	for pos := int64(0); pos < off; {
+		n, err := f.ReadAt(buf[:min(int64(len(buf)), off-pos)], pos)
+		line += int64(bytes.Count(buf[:n], []byte{'\n'}))
+		if err != nil && n == 0 {
+			return 0, err
+		}
+		pos += int64(n)
+	}
+	return line, nil
 }
 
 // validEnd returns the length of the prefix of a journal that holds only
@@ -201,10 +246,16 @@ func validEnd(f io.ReaderAt, size int64, jsonl bool) (int64, error) {
 		return 0, err
 	}
 	br := bufio.NewReaderSize(io.NewSectionReader(f, 0, limit), 256<<10)
+	var end int64
 	if jsonl {
-		return scanJSONL(br, nil)
+		end, err = scanJSONL(br, nil)
+	} else {
+		end, err = scanCSV(br, true, nil)
 	}
-	return scanCSV(br, true, nil)
+	if err == nil {
+		err = checkZeroed(f, end, size)
+	}
+	return end, err
 }
 
 // lastNewline returns the offset just past the last '\n' in the first size
@@ -254,6 +305,13 @@ func columnIndex(name string) int {
 }
 
 func (c csvRecord) row() (Row, error) {
+	for i, f := range c {
+		if strings.IndexByte(f, 0) >= 0 {
+			// Never written by a journal: what a file system shows for
+			// data it lost (see checkZeroed).
+			return Row{}, fmt.Errorf("column %q: NUL bytes: the file lost data here, as in a power failure", journalColumns[i])
+		}
+	}
 	r := Row{Key: c[colKey], Status: Status(c[colStatus]), ProfileID: c[colProfileID],
 		ErrorCode: c[colErrorCode], Error: c[colError]}
 	var err error
