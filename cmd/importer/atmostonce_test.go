@@ -751,3 +751,37 @@ func TestPipeInput(t *testing.T) {
 		t.Errorf("the interruption is not reported:\n%s", out)
 	}
 }
+
+// TestSIGINTBeforeAnyInput: a signal stops the run while it still waits
+// for the first lines of a pipe (the producer has written nothing yet).
+func TestSIGINTBeforeAnyInput(t *testing.T) {
+	f := newOnceFixture(t, 0, fakeapi.Options{})
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pw.Close()
+	cmd, out := f.command("run", "-c", f.cfg, "--api-url", f.url, "--progress", "none",
+		"--results", filepath.Join(f.dir, "stdin.results.csv"), "-")
+	cmd.Stdin = pr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pr.Close()
+	defer cmd.Process.Kill()
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	time.Sleep(300 * time.Millisecond) // started, blocked on the empty pipe
+	cmd.Process.Signal(syscall.SIGINT)
+	select {
+	case err := <-exited:
+		if code := exitCode(t, err); code != 130 {
+			t.Fatalf("SIGINT before any input: exit %d, want 130\n%s", code, out)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatalf("SIGINT before any input: still running after 5 s\n%s", out)
+	}
+	if n := f.fake.Stats().Requests; n != 0 {
+		t.Errorf("the API got %d requests", n)
+	}
+}

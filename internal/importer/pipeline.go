@@ -61,6 +61,7 @@ type outcome struct {
 	fp        state.Fingerprint
 	hasFP     bool // with --state: stored when the row ends ok
 	stateOnly bool // an earlier run's ok row: stored in the state, no journal line
+	stopped   bool // not applied because the run stopped: journal line only (--resume sends it)
 	// more holds the error groups of an invalid row's other problems (a
 	// row reports every bad column; each is grouped in the summary).
 	more []errorKind
@@ -595,11 +596,14 @@ func (p *pipeline) fromSender(r sender.Result) (outcome, bool) {
 		// Recorded in flight, then every attempt was refused (the reply
 		// proved nothing applied) and the run stopped before a retry:
 		// the in-flight line must not stand, or --resume would take the
-		// row for unknown. It failed in this run; --resume sends it.
+		// row for unknown. A failed line clears it; the row is counted as
+		// not sent and kept out of the rejects, since --resume sends it
+		// (sending it from the rejects file too would apply it twice).
 		row.Status = results.StatusFailed
 		if row.Error == "" {
 			row.Error = "not sent: the run stopped"
 		}
+		o.stopped = true
 	}
 	if row.Status != results.StatusOK {
 		o.kind = strings.TrimSpace(apiErrorKind(r.Code, r.Error))
@@ -633,6 +637,13 @@ func (p *pipeline) record(o *outcome) error {
 	if o.stateOnly {
 		p.delta.put(o)
 		return p.delta.commitIfDue(p.journal)
+	}
+	if o.stopped {
+		p.notSent.Add(1)
+		if err := p.journal.Write(&o.row); err != nil {
+			return fmt.Errorf("results: %w", err)
+		}
+		return nil
 	}
 	if err := p.journal.Write(&o.row); err != nil {
 		return fmt.Errorf("results: %w", err)

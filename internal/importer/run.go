@@ -279,7 +279,13 @@ func (s *session) adviseRejects(w io.Writer) {
 	fixable := sum.Failed + sum.Invalid
 	fmt.Fprintf(w, "rejects: %s (%d %s)\n", s.paths.rejects, p.rejected, plural(p.rejected, "row", "rows"))
 	if fixable > 0 {
-		fmt.Fprintf(w, "  %d failed or invalid: fix them and run the rejects file with the same config\n", fixable)
+		fmt.Fprintf(w, "  %d failed or invalid: fix them and run the rejects file with the same config", fixable)
+		if sum.NotSent > 0 {
+			// The rest of the file goes with --resume; the rejects file
+			// holds only rows this run finished, so both may be run.
+			fmt.Fprint(w, " (and the rows this run did not finish with --resume)")
+		}
+		fmt.Fprintln(w)
 	}
 	if sum.Unknown > 0 {
 		fmt.Fprintf(w, "  %d unknown: the request may have been applied; check these profiles in Altcraft before sending them again\n", sum.Unknown)
@@ -316,14 +322,21 @@ func (s *session) openInput(ctx context.Context) (*input.File, error) {
 	switch {
 	case source.IsRemote(o.Input):
 		return s.openRemote(ctx)
-	case o.Input == "-" && o.State != "":
-		var r io.Reader = os.Stdin
-		if o.Stdin != nil {
-			r = o.Stdin
-		}
-		s.stdinHash = &hashingReader{r: r, h: sha256.New()}
-		return input.NewReader(s.stdinHash, "stdin", s.cfg.InputOptions())
-	case o.Input != "-" && o.Input != "":
+	case o.Input == "-":
+		// Opening reads the head of stdin, which waits for the producer:
+		// a signal must still stop the run there.
+		return openInterruptibly(ctx, func() (*input.File, error) {
+			if o.State == "" {
+				return openInput(o, s.cfg)
+			}
+			var r io.Reader = os.Stdin
+			if o.Stdin != nil {
+				r = o.Stdin
+			}
+			s.stdinHash = &hashingReader{r: r, h: sha256.New()}
+			return input.NewReader(s.stdinHash, "stdin", s.cfg.InputOptions())
+		})
+	case o.Input != "":
 		// A file that changes while it is read is an error, not a silent
 		// mix of two versions: its size and time are checked at the end.
 		stamp, err := source.StampFile(o.Input)
@@ -332,6 +345,27 @@ func (s *session) openInput(ctx context.Context) (*input.File, error) {
 		}
 	}
 	return openInput(o, s.cfg)
+}
+
+// openInterruptibly runs open, and returns early with ctx's error when ctx
+// ends first: the open may block on a producer that never writes. The
+// process exits soon after, ending the open's goroutine with it.
+func openInterruptibly(ctx context.Context, open func() (*input.File, error)) (*input.File, error) {
+	type opened struct {
+		in  *input.File
+		err error
+	}
+	done := make(chan opened, 1)
+	go func() {
+		in, err := open()
+		done <- opened{in, err}
+	}()
+	select {
+	case r := <-done:
+		return r.in, r.err
+	case <-ctx.Done():
+		return nil, fmt.Errorf("%w while waiting for the first lines of stdin", ctx.Err())
+	}
 }
 
 // openRemote opens an https:// or s3:// input.
