@@ -139,9 +139,10 @@ func TestParseFlags(t *testing.T) {
 	})
 }
 
-// TestRun serves in-process: the first stdout line is the URL, the addr file
-// holds it too, a request works, and cancelling the context stops it cleanly.
-func TestRun(t *testing.T) {
+// TestServesUntilCanceled: in process, the first stdout line is the URL,
+// the addr file holds it too, a request works, and cancelling the context
+// stops it cleanly.
+func TestServesUntilCanceled(t *testing.T) {
 	addrFile := filepath.Join(t.TempDir(), "addr")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

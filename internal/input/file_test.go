@@ -185,7 +185,9 @@ func TestReadErrorIsFatal(t *testing.T) {
 	}
 }
 
-func TestOpen(t *testing.T) {
+// TestOpenNamesItsInput: Open refuses a missing file and a directory
+// naming them, reports size and bytes read, and reads stdin for "-".
+func TestOpenNamesItsInput(t *testing.T) {
 	t.Run("Missing", func(t *testing.T) {
 		_, err := Open("testdata/no-such-file.csv", Options{})
 		if !errors.Is(err, fs.ErrNotExist) {

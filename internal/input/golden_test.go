@@ -103,7 +103,10 @@ type goldenFile struct {
 	Records   []view   `json:"records"`
 }
 
-func TestGolden(t *testing.T) {
+// TestFilesReadAsRecorded reads every file of testdata (messy exports,
+// charsets, quotes, nameless columns, title lines) and compares the header,
+// the warnings and every record with its golden view.
+func TestFilesReadAsRecorded(t *testing.T) {
 	for _, tc := range goldenCases {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := tc.dir

@@ -95,7 +95,9 @@ func TestExplicitZeroKept(t *testing.T) {
 	}
 }
 
-func TestLoad(t *testing.T) {
+// TestLoadKeepsPathAndSource: Load remembers the file and its bytes (the
+// run fingerprint hashes them), and wraps a missing file's error.
+func TestLoadKeepsPathAndSource(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "c.yaml")
 	src := "request: {db_id: 1}\nfields: {email: Email}\n"

@@ -9,11 +9,11 @@ import (
 	"importer/internal/golden"
 )
 
-// TestGolden maps testdata/<case>/input.{csv,tsv,jsonl} through
+// TestCasesMapAsRecorded maps testdata/<case>/input.{csv,tsv,jsonl} through
 // testdata/<case>/config.yaml and compares every row's single request, batch
 // item, key, risk and error with testdata/<case>/want.jsonl.
-// go test -run TestGolden -update rewrites the want files; review the diff.
-func TestGolden(t *testing.T) {
+// go test -run TestCasesMapAsRecorded -update rewrites the want files; review the diff.
+func TestCasesMapAsRecorded(t *testing.T) {
 	dirs, err := filepath.Glob("testdata/*/config.yaml")
 	if err != nil || len(dirs) == 0 {
 		t.Fatalf("no golden cases: %v", err)

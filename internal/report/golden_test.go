@@ -6,11 +6,11 @@ import (
 	"importer/internal/golden"
 )
 
-// TestGolden pins the whole page of a small run: layout, charts, tables,
+// TestSmallRunPageIsStable pins the whole page of a small run: layout, charts, tables,
 // escaping, masking. `go test ./internal/report -update` rewrites it after
 // an intended change; look at the diff (and the screenshot) before
 // committing.
-func TestGolden(t *testing.T) {
+func TestSmallRunPageIsStable(t *testing.T) {
 	rec, f := smallRun()
 	golden.Check(t, "testdata/small.golden.html", render(t, rec, f))
 }

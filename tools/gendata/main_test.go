@@ -9,7 +9,10 @@ import (
 	"testing"
 )
 
-func TestRun(t *testing.T) {
+// TestCommandLine: gendata writes the rows or the size asked, picks the
+// format from the name, and refuses bad flags with exit 2 and I/O problems
+// with exit 1.
+func TestCommandLine(t *testing.T) {
 	dir := t.TempDir()
 	tests := []struct {
 		name  string
