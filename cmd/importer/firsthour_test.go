@@ -74,7 +74,7 @@ func TestNewUsersFirstHour(t *testing.T) {
 			"  _bdate: {column: Born, type: date, layout: \"02.01.2006\"}\n",
 			files: map[string][]byte{"in": []byte("Email,Visits,Born\nbad-mail,x,31.02.1990\n")},
 			cmd:   "validate", code: 2,
-			out: []string{`invalid email in column "Email"`, `invalid int in column "Visits"`, `invalid date in column "Born"`, "1 invalid"},
+			out:    []string{`invalid email in column "Email"`, `invalid int in column "Visits"`, `invalid date in column "Born"`, "1 invalid"},
 			files2: map[string][]string{"in.csv.validate.csv": {`""bad-mail"" is not a valid e-mail address; `, `column ""Visits""`, `column ""Born""`}}},
 		{name: "check names a mistyped JSONL path and the closest real one", config: base +
 			"fields:\n  email: {column: contact.email}\n  _fname: {column: profile.name.frist}\n",
@@ -186,4 +186,3 @@ func TestValidateKeepsItsOwnFiles(t *testing.T) {
 		}
 	}
 }
-
