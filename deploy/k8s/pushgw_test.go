@@ -118,6 +118,18 @@ func (p pushed) gauge(name string) (float64, bool) {
 	return mf.GetMetric()[0].GetGauge().GetValue(), true
 }
 
+// rows is the push's importer_rows of one status (-1 when absent).
+func (p pushed) rows(status string) float64 {
+	for _, m := range p.families["importer_rows"].GetMetric() {
+		for _, l := range m.GetLabel() {
+			if l.GetName() == "status" && l.GetValue() == status {
+				return m.GetGauge().GetValue()
+			}
+		}
+	}
+	return -1
+}
+
 // names are the metric names of the push, sorted.
 func (p pushed) names() []string { return slices.Sorted(maps.Keys(p.families)) }
 
@@ -154,6 +166,9 @@ func (c *k8sCluster) checkPushes(t *testing.T, pushes []pushed, runs []*podRun) 
 		_, hasLast := p.gauge("importer_last_success_timestamp_seconds")
 		if int(code) != r.code || (success == 1) != (r.code == 0) || hasLast != (r.code == 0) {
 			t.Errorf("pod %d (exit %d) pushed exit code %v, success %v, last success included %v", r.index, r.code, code, success, hasLast)
+		}
+		if ok, sum := p.rows("ok"), r.summaryJSON(t).OK; ok != float64(sum) {
+			t.Errorf("pod %d pushed importer_rows{status=\"ok\"} %v, its summary says %d", r.index, ok, sum)
 		}
 	}
 }
