@@ -1,8 +1,11 @@
-// Package k8s_test checks the Kubernetes manifests of this directory and
+// Package k8s_test checks the Kubernetes manifests of this directory (the
+// inbox variant here, the bucket variant in bucket/), the alert rules and
 // the repository's Dockerfile against the real importer binary, without a
 // cluster: every container's args parse as `importer run` takes them, the
-// token comes from a Secret, the shards cover every row, and the pods'
-// command lines import a file against the fake API.
+// token and the S3 keys come from Secrets through env only, the shards cover
+// every row, the pods' command lines import exports night after night (their
+// state sending only what changed) against the fake API, from a volume or
+// from an S3 store on loopback, and push the metrics the alerts use.
 package k8s_test
 
 import (
