@@ -245,14 +245,23 @@ func TestK8sPodsRunReal(t *testing.T) {
 		c.checkPushes(t, c.gw.since(pushes), runs)
 	})
 
-	t.Run("the same export on another night succeeds, sending only what the state cannot skip", func(t *testing.T) {
-		// The export job did not deliver. With --resume in the args the
-		// state's ledger does not refuse a content it imported (--resume
-		// means "continue that import"), so the night is a delta against
-		// itself: a key's first row matches the state unless the key has
-		// a later row (the state holds the last), and those are sent.
-		// It ends 0, and no alert fires: README.md says so.
-		c.checkNight(t, c.night(t, night3), n2, n2.unchangedAfter(n2))
+	t.Run("the same export on another night is refused, and sends nothing", func(t *testing.T) {
+		// The export job did not deliver. --resume in the args continues a
+		// journal that exists; tonight's journal does not, so the state's
+		// ledger refuses an export it imported: exit 1, no request, and the
+		// job-failed alert reports the stale export.
+		before := c.fake.Stats().Requests
+		for _, r := range c.night(t, night3) {
+			if r.code != importer.ExitFatal {
+				t.Fatalf("pod %d: exit %d, want %d (already imported)\n%s", r.index, r.code, importer.ExitFatal, r.out)
+			}
+			if !strings.Contains(r.out, "already imported") {
+				t.Errorf("pod %d does not say why:\n%s", r.index, r.out)
+			}
+		}
+		if after := c.fake.Stats().Requests; after != before {
+			t.Errorf("the refused night sent %d requests, want 0", after-before)
+		}
 	})
 
 	t.Run("a retry after the input changed stops, and is not retried", func(t *testing.T) {

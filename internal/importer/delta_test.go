@@ -94,6 +94,17 @@ func TestDeltaNights(t *testing.T) {
 	if n := fake.Stats().Requests - before; n != 0 {
 		t.Errorf("the refused run sent %d requests", n)
 	}
+
+	// --resume continues a journal; without one it is no way around the
+	// ledger.
+	in := filepath.Join(dir, "tue-again.csv")
+	exportCSV(t, in, append(seq(1, 95), 101, 102, 103), changed)
+	o := baseOptions(ModeRun, cfg, in, dir)
+	o.Results, o.Rejects = in+".results.csv", in+".rejects.csv"
+	o.APIURL, o.State, o.Resume = url, stateDB, true
+	if r := runImporter(t, context.Background(), o); r.code != ExitFatal || !errors.Is(r.err, ErrAlreadyImported) {
+		t.Errorf("--resume without a journal of the imported content: exit %d, %v; want the ledger's refusal", r.code, r.err)
+	}
 }
 
 // TestDeltaDuplicateKeys: a key that comes twice in one export is sent

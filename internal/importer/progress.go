@@ -100,13 +100,20 @@ func newProgress(o *Options, src bytesSource, c *counters, log *slog.Logger) *pr
 		p.bar = progressbar.NewOptions64(-1,
 			progressbar.OptionSetWriter(o.stderr()),
 			progressbar.OptionSetWidth(30),
-			progressbar.OptionThrottle(barRefresh),
+			// Our ticker decides when to render; a throttle of exactly
+			// barRefresh would drop the ticks that come a little early.
+			progressbar.OptionThrottle(barRefresh/2),
 			progressbar.OptionShowCount(),
 			progressbar.OptionShowIts(),
 			progressbar.OptionSetItsString("rows"),
 			progressbar.OptionShowElapsedTimeOnFinish(),
 			progressbar.OptionSetPredictTime(true),
 			progressbar.OptionClearOnFinish(),
+			// Zero turns off the library's own spinner goroutine for a bar
+			// of unknown length: it reads the bar's state without the lock
+			// (a data race with our updates) and outlives a bar that is never
+			// finished. Our ticker renders often enough.
+			progressbar.OptionSetSpinnerChangeInterval(0),
 		)
 		p.wg.Go(func() { p.runBar(src, c) })
 	case "log":

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -91,8 +92,9 @@ func TestS3Input(t *testing.T) {
 }
 
 // TestS3PickNewest: with --pick newest and a state, the cron job takes the
-// newest export under a prefix that the ledger has not imported, and says
-// which; when every export was imported it says so.
+// newest export under a prefix, and says which; once that one is imported
+// it takes nothing (an older export left behind would roll profiles back),
+// while --pick oldest works through what is left in order.
 func TestS3PickNewest(t *testing.T) {
 	store := s3test.New(t)
 	store.Bucket(t, "exports")
@@ -104,21 +106,25 @@ func TestS3PickNewest(t *testing.T) {
 	}
 	cfg := writeFile(t, dir, "c.yaml", s3Config(store))
 	_, url := startFake(t, fakeapi.Options{})
-	pick := func() run {
+	pick := func(rule string) run {
 		o := baseOptions(ModeRun, cfg, "s3://exports/crm/", dir)
 		o.Results = filepath.Join(t.TempDir(), "r.csv")
-		o.APIURL, o.Pick, o.State = url, "newest", filepath.Join(dir, "state.db")
+		o.APIURL, o.Pick, o.State = url, rule, filepath.Join(dir, "state.db")
 		return runImporter(t, context.Background(), o)
 	}
-	r := pick()
+	r := pick("newest")
 	if r.code != ExitOK || !strings.Contains(r.stderr, "s3://exports/crm/tue.csv") {
 		t.Fatalf("first pick: exit %d, %v; want tue.csv taken\n%s", r.code, r.err, r.stderr)
 	}
-	r = pick()
-	if r.code != ExitOK || !strings.Contains(r.stderr, "s3://exports/crm/mon.csv") {
-		t.Errorf("second pick: exit %d, %v; want mon.csv (tue.csv is in the ledger)\n%s", r.code, r.err, r.stderr)
+	r = pick("newest")
+	if r.code != ExitFatal || !errors.Is(r.err, ErrAlreadyImported) || !strings.Contains(r.err.Error(), "tue.csv") {
+		t.Errorf("second pick: exit %d, %v; want a refusal: the newest, tue.csv, is imported (mon.csv is older)", r.code, r.err)
 	}
-	if r = pick(); r.code != ExitFatal {
-		t.Errorf("third pick: exit %d, %v; want exit 1: nothing left to import", r.code, r.err)
+	r = pick("oldest")
+	if r.code != ExitOK || !strings.Contains(r.stderr, "s3://exports/crm/mon.csv") {
+		t.Errorf("--pick oldest: exit %d, %v; want mon.csv, the one left\n%s", r.code, r.err, r.stderr)
+	}
+	if r = pick("oldest"); r.code != ExitFatal {
+		t.Errorf("--pick oldest with everything imported: exit %d, %v; want exit 1", r.code, r.err)
 	}
 }

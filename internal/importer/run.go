@@ -32,6 +32,7 @@ import (
 func Run(ctx context.Context, o Options) (*results.Summary, error) {
 	s, err := open(ctx, &o)
 	if err != nil {
+		reportEarlyFailure(&o, err)
 		return nil, err
 	}
 	defer s.close()
@@ -372,11 +373,11 @@ func openInterruptibly(ctx context.Context, open func() (*input.File, error)) (*
 func (s *session) openRemote(ctx context.Context) (*input.File, error) {
 	o := s.o
 	if o.Pick != "" {
-		meta, err := source.Pick(ctx, o.Input, o.Pick, sourceOptions(s.cfg, s.log), s.imported)
+		meta, err := s.pick(ctx)
 		if err != nil {
 			return nil, err
 		}
-		s.log.Info("--pick: taking the input not imported yet", "rule", o.Pick, "input", meta.Location,
+		s.log.Info("--pick: taking this input", "rule", o.Pick, "input", meta.Location,
 			"size", meta.Size, "modified", meta.LastModified.UTC().Format(time.RFC3339))
 		o.Input = meta.Location
 	}
@@ -387,6 +388,29 @@ func (s *session) openRemote(ctx context.Context) (*input.File, error) {
 	s.remote = obj
 	s.closers = append(s.closers, obj.Close)
 	return in, nil
+}
+
+// pick chooses the export under a prefix (or matching a glob) to import.
+// newest: the newest object, and only if the state has not imported it:
+// an older export left behind (a night that failed, a file uploaded late)
+// would roll the profiles back to older values, so it is never taken
+// instead. oldest: the oldest object not imported yet, to work through a
+// backlog in order. Every shard of a night sees the same objects, so with
+// no upload during the run they all take the same one.
+func (s *session) pick(ctx context.Context) (source.Meta, error) {
+	o, opts := s.o, sourceOptions(s.cfg, s.log)
+	if o.Pick != "newest" {
+		return source.Pick(ctx, o.Input, o.Pick, opts, s.imported)
+	}
+	newest, err := source.Pick(ctx, o.Input, "newest", opts, func(source.Meta) bool { return false })
+	if err != nil {
+		return source.Meta{}, err
+	}
+	if s.imported(newest) {
+		return source.Meta{}, fmt.Errorf("%w: the newest input under %s, %s (%s), is in the state's ledger already; "+
+			"nothing newer to import", ErrAlreadyImported, o.Input, newest.Location, newest.LastModified.UTC().Format(time.RFC3339))
+	}
+	return newest, nil
 }
 
 // openRemoteInput opens an https:// or s3:// location as an input.

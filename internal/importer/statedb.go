@@ -35,11 +35,14 @@ func (s *session) openState(m *mapping.Mapper) error {
 		}
 		s.hasContent = true
 	}
-	if s.remote != nil && o.Mode == ModeRun && !o.Resume && !o.Again && s.imported(s.remote.Meta()) {
+	// --resume skips the ledger's check only to continue an existing
+	// journal: without one it would import a finished export once more.
+	resuming := o.Resume && s.p.prev != nil
+	if s.remote != nil && o.Mode == ModeRun && !resuming && !o.Again && s.imported(s.remote.Meta()) {
 		return fmt.Errorf("%w: the ledger of state %s has %s (%d bytes) imported already; --again sends it again",
 			ErrAlreadyImported, path, s.remote.Meta().Location, s.remote.Meta().Size)
 	}
-	if s.hasContent && o.Mode == ModeRun && !o.Resume && !o.Again {
+	if s.hasContent && o.Mode == ModeRun && !resuming && !o.Again {
 		run, found, err := store.FindRun(s.content)
 		if err != nil {
 			return err

@@ -153,7 +153,7 @@ func (t *telemetry) metricsRun(sum *results.Summary, code int) metrics.Run {
 	m := metrics.Run{
 		Config: configName(t.o.Config), Shard: t.o.Shard,
 		Rows: metrics.Rows{OK: sum.OK, Failed: sum.Failed, Invalid: sum.Invalid, Unknown: sum.Unknown,
-			Skipped: sum.Skipped + sum.SkippedUnknown},
+			Unchanged: sum.Unchanged, Missing: sum.Missing, Skipped: sum.Skipped + sum.SkippedUnknown},
 		Requests: sum.Requests, Retries: sum.Retries, Duration: sum.Duration,
 		ExitCode: code, Success: code == ExitOK, Finished: time.Now(),
 	}
@@ -174,6 +174,12 @@ func (t *telemetry) final(sum *results.Summary, code int) report.Final {
 	}
 	if t.o.Mode == ModeValidate {
 		f.Statuses[0] = report.StatusCount{Status: "valid", Rows: sum.Valid}
+	}
+	if sum.Unchanged > 0 {
+		f.Statuses = append(f.Statuses, report.StatusCount{Status: "unchanged", Rows: sum.Unchanged})
+	}
+	if sum.Missing > 0 {
+		f.Statuses = append(f.Statuses, report.StatusCount{Status: "missing", Rows: sum.Missing})
 	}
 	if n := sum.Skipped + sum.SkippedUnknown; n > 0 {
 		f.Statuses = append(f.Statuses, report.StatusCount{Status: "skipped", Rows: n})
@@ -198,4 +204,42 @@ func (t *telemetry) final(sum *results.Summary, code int) report.Final {
 func configName(path string) string {
 	base := filepath.Base(path)
 	return strings.TrimSuffix(base, filepath.Ext(base))
+}
+
+// reportEarlyFailure tells the watchers of a run that failed before it
+// read a row (a bad config, no token, a held lock, nothing new to pick):
+// the failure ping with the error, the metrics with exit code 1, the
+// webhook. A cron job that dies at once must not look like one that never
+// started.
+func reportEarlyFailure(o *Options, runErr error) {
+	if o.Ping == "" && o.MetricsPush == "" && o.MetricsFile == "" && o.Notify == "" {
+		return
+	}
+	log := o.logger()
+	code := ExitCode(runErr)
+	text := "importer " + string(o.Mode) + " " + inputName(o.Input) + ": " + runErr.Error()
+	m := metrics.Run{Config: configName(o.Config), Shard: o.Shard, ExitCode: code, Finished: time.Now()}
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	do := func(what string, f func() error) {
+		wg.Go(func() {
+			if err := f(); err != nil {
+				log.Warn(what+" failed", "error", err.Error())
+			}
+		})
+	}
+	if o.Ping != "" {
+		do("failure ping", func() error { return notify.Ping(ctx, o.Ping, notify.Exit(code, text)) })
+	}
+	if o.MetricsPush != "" {
+		do("metrics push", func() error { return metrics.Push(ctx, o.MetricsPush, m) })
+	}
+	if o.MetricsFile != "" {
+		do("metrics file", func() error { return metrics.WriteTextfile(o.MetricsFile, m) })
+	}
+	if o.Notify != "" {
+		body := map[string]any{"input": o.Input, "config": o.Config, "exit_code": code, "error": runErr.Error()}
+		do("notify webhook", func() error { return notify.Notify(ctx, o.Notify, body, text) })
+	}
+	wg.Wait()
 }

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"testing"
 
+	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	"golang.org/x/net/html"
@@ -158,6 +159,71 @@ func TestTelemetryFailuresDoNotFailTheRun(t *testing.T) {
 	for _, what := range []string{"start ping failed", "end ping failed", "notify webhook failed", "metrics push failed"} {
 		if !strings.Contains(r.stderr, what) {
 			t.Errorf("no log line %q:\n%s", what, r.stderr)
+		}
+	}
+}
+
+// TestTelemetryEarlyFailure: a run that stops before reading a row (here a
+// config that does not parse) still reports: the failure ping with the
+// error, the webhook, and exit code 1 in the pushed and written metrics.
+// A cron job that dies at once must not look like one that never started.
+func TestTelemetryEarlyFailure(t *testing.T) {
+	dir := t.TempDir()
+	in := genCSV(t, dir, 5, 5, false)
+	cfg := writeFile(t, dir, "c.yaml", "fields: [unclosed\n")
+	h := &hook{}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	o := baseOptions(ModeRun, cfg, in, dir)
+	o.Ping, o.Notify, o.MetricsPush = srv.URL+"/check", srv.URL+"/hook", srv.URL
+	o.MetricsFile = filepath.Join(dir, "importer.prom")
+	r := runImporter(t, context.Background(), o)
+	if r.code != ExitFatal {
+		t.Fatalf("exit %d, want %d: %v", r.code, ExitFatal, r.err)
+	}
+	var ping, webhook, push bool
+	for _, hit := range h.got() {
+		switch {
+		case strings.HasPrefix(hit, "POST /check/fail "):
+			ping = strings.Contains(hit, "c.yaml")
+		case strings.HasPrefix(hit, "POST /hook "):
+			webhook = strings.Contains(hit, `"exit_code":1`)
+		case strings.HasPrefix(hit, "POST /metrics/job/importer/config/c"):
+			_, body, _ := strings.Cut(strings.TrimPrefix(hit, "POST "), " ")
+			push = pushedExitCode(t, body) == 1
+		}
+	}
+	if !ping || !webhook || !push {
+		t.Errorf("failure ping naming the config %v, webhook with exit 1 %v, push of exit 1 %v; hits:\n%s",
+			ping, webhook, push, strings.Join(h.got(), "\n"))
+	}
+	b, err := os.ReadFile(o.MetricsFile)
+	if err != nil {
+		t.Fatalf("no metrics file: %v", err)
+	}
+	if want := `importer_exit_code{config="c",importer_job="importer"} 1`; !strings.Contains(string(b), want) {
+		t.Errorf("metrics file lacks %q:\n%s", want, b)
+	}
+	if strings.Contains(string(b), "importer_last_success") {
+		t.Errorf("a failed run wrote a last-success time:\n%s", b)
+	}
+}
+
+// pushedExitCode decodes a push body (delimited protocol buffers, as the
+// Pushgateway client sends) and returns importer_exit_code's value, or -1.
+func pushedExitCode(t *testing.T, body string) float64 {
+	t.Helper()
+	dec := expfmt.NewDecoder(strings.NewReader(body), expfmt.NewFormat(expfmt.TypeProtoDelim))
+	for {
+		var mf dto.MetricFamily
+		if err := dec.Decode(&mf); err != nil {
+			if err != io.EOF {
+				t.Errorf("push body does not decode: %v", err)
+			}
+			return -1
+		}
+		if mf.GetName() == "importer_exit_code" && len(mf.GetMetric()) == 1 {
+			return mf.GetMetric()[0].GetGauge().GetValue()
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -27,11 +28,33 @@ func TestPushRequest(t *testing.T) {
 		t.Fatalf("Push: %v", err)
 	}
 	s := <-got
-	// "1/4" holds a slash, so the client sends it base64-encoded (shard@base64).
+	// "1/4" holds a slash, so the client sends it base64-encoded
+	// (shard@base64). The client writes grouping labels in map order; the
+	// gateway names a group by the set of labels, so either order is one group.
+	s.path = sortedGroupingPath(s.path)
 	want := seen{http.MethodPost, "/prefix/metrics/job/nightly/config/legacy-crm/shard@base64/MS80", "pusher", "s3cret"}
 	if s != want {
 		t.Errorf("request = %+v, want %+v", s, want)
 	}
+}
+
+// sortedGroupingPath puts the label pairs after /metrics/job/<name>/ in
+// name order.
+func sortedGroupingPath(path string) string {
+	head, tail, ok := strings.Cut(path, "/metrics/")
+	if !ok {
+		return path
+	}
+	parts := strings.Split(tail, "/")
+	if len(parts) < 2 || len(parts)%2 != 0 {
+		return path
+	}
+	var pairs []string
+	for i := 2; i < len(parts); i += 2 {
+		pairs = append(pairs, parts[i]+"/"+parts[i+1])
+	}
+	slices.Sort(pairs)
+	return head + "/metrics/" + strings.Join(append(parts[:2:2], pairs...), "/")
 }
 
 // TestPushErrors: every failure is an error for the caller to log, never
