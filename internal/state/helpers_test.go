@@ -1,6 +1,7 @@
 package state
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"path/filepath"
@@ -50,6 +51,23 @@ func commit(tb testing.TB, s *Store, puts ...testPut) {
 		b.Put(p.key, p.e.Fingerprint, p.e.Time, p.e.Row)
 	}
 	if err := s.Commit(&b); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// fold folds the staged puts or fails the test.
+func fold(tb testing.TB, s *Store) {
+	tb.Helper()
+	if err := s.Fold(context.Background()); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// foldWith folds with the given strategy (foldAuto: as Fold would) or fails
+// the test.
+func foldWith(tb testing.TB, s *Store, how foldHow) {
+	tb.Helper()
+	if err := s.foldWith(context.Background(), how); err != nil {
 		tb.Fatal(err)
 	}
 }
