@@ -141,7 +141,8 @@ func (bf *bulkFile) finish(root uint64) error {
 func (bf *bulkFile) close() { bf.f.Close() }
 
 // treeBuilder writes one bucket's B+tree from keys given in increasing
-// order: it fills a leaf page until the next key would not fit, writes it,
+// order: it fills a leaf page until the next key would not fit (but with
+// two keys at least), writes it,
 // and hands its first key and id to the level above, which fills branch
 // pages the same way. It holds one page per level in memory.
 type treeBuilder struct {
@@ -178,7 +179,11 @@ func (t *treeBuilder) add(k, v []byte, flags uint32) error {
 func (t *treeBuilder) addAt(h int, k, v []byte, flags uint32, child uint64) error {
 	lv := t.levels[h]
 	n := elemSize + len(k) + len(v)
-	if len(lv.elems) > 0 && lv.size+n > t.bf.pageSize {
+	// A page holds at least two elements, as bbolt's own pages do: with
+	// keys longer than a page, a page of one would make a level of branch
+	// pages as many as the level below, and the tree would never reach a
+	// root.
+	if len(lv.elems) >= 2 && lv.size+n > t.bf.pageSize {
 		if err := t.flush(h); err != nil {
 			return err
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -91,4 +92,14 @@ func lookup(tb testing.TB, s *Store, keys ...string) []Hit {
 		tb.Fatal(err)
 	}
 	return out
+}
+
+// readFile reads a file or fails the test.
+func readFile(tb testing.TB, path string) []byte {
+	tb.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
 }

@@ -35,8 +35,9 @@ var (
 )
 
 // lockWait is how long Open waits for another process's lock to go before it
-// reports ErrLocked. Short: a cron job should fail fast and say why.
-const lockWait = 100 * time.Millisecond
+// reports ErrLocked. Short: a cron job should fail fast and say why. (A
+// variable for the tests.)
+var lockWait = 100 * time.Millisecond
 
 // allocSize is how much the file grows at a time: 1 MiB, not bbolt's
 // 16 MiB, so the file stays within a MiB of what the tree needs.
@@ -136,22 +137,32 @@ func openBolt(path string, readOnly bool) (*bolt.DB, error) {
 }
 
 // resolvePath makes path absolute and resolves its symlinks (the file's,
-// when it exists and is one, and its directory's), so that two spellings of
-// one database take one lock, and a rebuild replaces the file itself, not a
-// symlink to it.
+// even one whose target does not exist yet, and its directory's), so that
+// two spellings of one database take one lock, and a rebuild replaces the
+// file itself, not a symlink to it.
 func resolvePath(path string) (string, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return "", err
 	}
-	if real, err := filepath.EvalSymlinks(abs); err == nil {
-		return real, nil
+	for range 40 { // as many links as a system follows
+		fi, err := os.Lstat(abs)
+		if err != nil || fi.Mode()&os.ModeSymlink == 0 {
+			break
+		}
+		target, err := os.Readlink(abs)
+		if err != nil {
+			break
+		}
+		if !filepath.IsAbs(target) {
+			target = filepath.Join(filepath.Dir(abs), target)
+		}
+		abs = target
 	}
-	dir, err := filepath.EvalSymlinks(filepath.Dir(abs))
-	if err != nil {
-		return abs, nil // the open that follows reports the missing directory
+	if dir, err := filepath.EvalSymlinks(filepath.Dir(abs)); err == nil {
+		abs = filepath.Join(dir, filepath.Base(abs))
 	}
-	return filepath.Join(dir, filepath.Base(abs)), nil
+	return abs, nil // a missing directory is reported by the open that follows
 }
 
 // openFailed turns bbolt's open errors into ones that say what to do.
