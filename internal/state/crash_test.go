@@ -86,12 +86,7 @@ func TestCrashChild(t *testing.T) {
 // batches. The kill is sent when the child says it starts a commit, so it
 // lands inside Commit (the test logs where each kill landed).
 func TestKillNineMidCommit(t *testing.T) {
-	if runtime.GOOS == "windows" {
-		t.Skip("no SIGKILL")
-	}
-	seed := uint64(time.Now().UnixNano())
-	t.Logf("seed %d", seed)
-	rng := rand.New(rand.NewPCG(seed, 3))
+	rng := killTestRand(t, 3)
 	path := filepath.Join(t.TempDir(), "state.db")
 	next := int64(1)
 	inCommit := 0
@@ -295,12 +290,7 @@ func TestFoldCrashChild(t *testing.T) {
 // entries; nothing but the database and its lock file may be left in the
 // directory, and bbolt's consistency check must pass.
 func TestKillNineMidFold(t *testing.T) {
-	if runtime.GOOS == "windows" {
-		t.Skip("no SIGKILL")
-	}
-	seed := uint64(time.Now().UnixNano())
-	t.Logf("seed %d", seed)
-	rng := rand.New(rand.NewPCG(seed, 5))
+	rng := killTestRand(t, 5)
 	cases := []struct {
 		how, stop string
 		tmpLeft   bool // the half-written new file is there after the kill
@@ -343,6 +333,17 @@ func TestKillNineMidFold(t *testing.T) {
 			}
 		})
 	}
+}
+
+// killTestRand skips a test that needs SIGKILL where there is none, and
+// returns a random source with a fresh seed, which it logs.
+func killTestRand(t *testing.T, stream uint64) *rand.Rand {
+	if runtime.GOOS == "windows" {
+		t.Skip("no SIGKILL")
+	}
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	return rand.New(rand.NewPCG(seed, stream))
 }
 
 // killFolder runs TestFoldCrashChild and kills it when it stops at stop
