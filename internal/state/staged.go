@@ -20,7 +20,7 @@ import (
 // the bucket, keeping its sequence), so the numbers never repeat.
 
 // nextPut splits the staged put at the start of rec into its key and entry
-// bytes, checking both, and returns what follows it.
+// bytes, checking both are well formed, and returns what follows it.
 func nextPut(rec []byte) (key, val, rest []byte, err error) {
 	n, w := binary.Uvarint(rec)
 	if w <= 0 || n == 0 || n > MaxKeyLen || uint64(len(rec)-w) < n {
@@ -29,16 +29,14 @@ func nextPut(rec []byte) (key, val, rest []byte, err error) {
 	key, rest = rec[w:w+int(n)], rec[w+int(n):]
 	vl := entryLen(rest)
 	if vl == 0 {
-		return nil, nil, nil, fmt.Errorf("key %q: entry cut short: %w", key, ErrCorrupt)
-	}
-	if _, err := decodeEntry(rest[:vl]); err != nil {
-		return nil, nil, nil, fmt.Errorf("key %q: %w", key, err)
+		return nil, nil, nil, fmt.Errorf("key %q: the entry is cut short or malformed: %w", key, ErrCorrupt)
 	}
 	return key, rest[:vl], rest[vl:], nil
 }
 
 // entryLen is the length of the stored entry at the start of b: the
-// fingerprint and two varints (0 if b is too short to hold one).
+// fingerprint and two well-formed varints, all decodeEntry checks (0 if b
+// does not start with one).
 func entryLen(b []byte) int {
 	if len(b) < 16 {
 		return 0
