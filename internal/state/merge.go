@@ -172,32 +172,53 @@ func (m *stagedMerge) close() {
 // merge is closed, and at once where the system allows).
 func sortStaged(ctx context.Context, tx *bolt.Tx, dir, dataPath string) (*stagedMerge, error) {
 	m := &stagedMerge{}
+	runs, err := m.makeRuns(ctx, tx, dir, dataPath)
+	if err != nil {
+		m.close()
+		return nil, err
+	}
+	for age, r := range runs {
+		r.age = age
+		if err := r.advance(); err != nil {
+			m.close()
+			return nil, err
+		}
+		if !r.done {
+			m.heap = append(m.heap, r)
+		}
+	}
+	for i := len(m.heap)/2 - 1; i >= 0; i-- {
+		m.down(i)
+	}
+	return m, nil
+}
+
+// makeRuns sorts the staging area of tx in chunks: all but the last are
+// spilled (to m.spill, created on the first), the last stays in memory.
+// It returns the runs, oldest first.
+func (m *stagedMerge) makeRuns(ctx context.Context, tx *bolt.Tx, dir, dataPath string) ([]*sortedRun, error) {
 	st := tx.Bucket(bucketStaged)
 	if st == nil {
-		return m, nil
+		return nil, nil
 	}
 	cur := st.Cursor()
 	k, v := cur.First()
-	var runs []*sortedRun // the spilled ones, oldest first
-	var memRun *sortedRun
 	var w *bufio.Writer
-	var offsets []int64
+	var offsets []int64 // where each spilled run starts, then where the last ends
 	var written int64
 	c := &chunk{}
-	fail := func(err error) (*stagedMerge, error) { m.close(); return nil, err }
 	for k != nil {
 		if err := ctx.Err(); err != nil {
-			return fail(err)
+			return nil, err
 		}
 		c.reset()
 		var err error
 		if k, v, err = c.readFrom(cur, k, v); err != nil {
-			return fail(err)
+			return nil, err
 		}
 		c.sortDedup()
-		if k == nil { // the last run stays in memory
-			memRun = &sortedRun{mem: c}
-			break
+		if k == nil {
+			break // the last run stays in memory
 		}
 		if m.spill == nil {
 			if m.spill, err = createSpill(dir, dataPath); err != nil {
@@ -208,14 +229,15 @@ func sortStaged(ctx context.Context, tx *bolt.Tx, dir, dataPath string) (*staged
 		offsets = append(offsets, written)
 		n, err := writeRun(w, c)
 		if err != nil {
-			return fail(fmt.Errorf("write spill file: %w", err))
+			return nil, fmt.Errorf("write spill file: %w", err)
 		}
 		written += n
 		hook("spilled")
 	}
+	var runs []*sortedRun
 	if m.spill != nil {
 		if err := w.Flush(); err != nil {
-			return fail(fmt.Errorf("write spill file: %w", err))
+			return nil, fmt.Errorf("write spill file: %w", err)
 		}
 		offsets = append(offsets, written)
 		for i := range len(offsets) - 1 {
@@ -223,22 +245,10 @@ func sortStaged(ctx context.Context, tx *bolt.Tx, dir, dataPath string) (*staged
 			runs = append(runs, &sortedRun{r: bufio.NewReaderSize(sec, 64<<10)})
 		}
 	}
-	if memRun != nil {
-		runs = append(runs, memRun)
+	if len(c.items) > 0 {
+		runs = append(runs, &sortedRun{mem: c})
 	}
-	for age, r := range runs {
-		r.age = age
-		if err := r.advance(); err != nil {
-			return fail(err)
-		}
-		if !r.done {
-			m.heap = append(m.heap, r)
-		}
-	}
-	for i := len(m.heap)/2 - 1; i >= 0; i-- {
-		m.down(i)
-	}
-	return m, nil
+	return runs, nil
 }
 
 // createSpill creates the spill file, and unlinks it at once where an open

@@ -62,24 +62,7 @@ func (s *Store) writeNew(ctx context.Context, tmp string) error {
 // puts merged in, the ledger as it is, the meta bucket, an empty staging
 // bucket whose sequence carries on. It returns the root page's id.
 func (s *Store) writeBuckets(ctx context.Context, old *bolt.Tx, bf *bulkFile) (uint64, error) {
-	m, err := newMerged(ctx, s, old, filepath.Dir(s.dataPath))
-	if err != nil {
-		return 0, err
-	}
-	defer m.close()
-	n, half := 0, max(1, pendingIn(old)/2)
-	keys, err := writeBucketTree(bf, 0, func() ([]byte, []byte, bool, error) {
-		if n++; n%(1<<16) == 0 {
-			if err := ctx.Err(); err != nil {
-				return nil, nil, false, err
-			}
-		}
-		if n == half {
-			hook("writing")
-		}
-		ok, err := m.next()
-		return m.k, m.v, ok, err
-	})
+	keys, err := s.writeKeys(ctx, old, bf)
 	if err != nil {
 		return 0, err
 	}
@@ -87,13 +70,7 @@ func (s *Store) writeBuckets(ctx context.Context, old *bolt.Tx, bf *bulkFile) (u
 	if err != nil {
 		return 0, err
 	}
-	c := runs.Cursor()
-	k, v := c.First()
-	ledger, err := writeBucketTree(bf, runs.Sequence(), func() ([]byte, []byte, bool, error) {
-		rk, rv := k, v
-		k, v = c.Next()
-		return rk, rv, rk != nil, nil
-	})
+	ledger, err := writeBucketTree(bf, runs.Sequence(), cursorEntries(runs.Cursor()))
 	if err != nil {
 		return 0, err
 	}
@@ -133,6 +110,39 @@ func (s *Store) writeBuckets(ctx context.Context, old *bolt.Tx, bf *bulkFile) (u
 		return 0, err
 	}
 	return ne.Uint64(hdr), nil
+}
+
+// writeKeys writes the keys bucket: the keys of old with its staged puts
+// merged in. It returns the bucket's value for the root.
+func (s *Store) writeKeys(ctx context.Context, old *bolt.Tx, bf *bulkFile) ([]byte, error) {
+	m, err := newMerged(ctx, s, old, filepath.Dir(s.dataPath))
+	if err != nil {
+		return nil, err
+	}
+	defer m.close()
+	n, half := 0, max(1, pendingIn(old)/2)
+	return writeBucketTree(bf, 0, func() ([]byte, []byte, bool, error) {
+		if n++; n%(1<<16) == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, nil, false, err
+			}
+		}
+		if n == half {
+			hook("writing")
+		}
+		ok, err := m.next()
+		return m.k, m.v, ok, err
+	})
+}
+
+// cursorEntries yields a bucket's entries in key order, for writeBucketTree.
+func cursorEntries(c *bolt.Cursor) func() ([]byte, []byte, bool, error) {
+	k, v := c.First()
+	return func() ([]byte, []byte, bool, error) {
+		rk, rv := k, v
+		k, v = c.Next()
+		return rk, rv, rk != nil, nil
+	}
 }
 
 // swap puts the new file at tmp in the old one's place and reopens the
