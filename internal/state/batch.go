@@ -1,9 +1,8 @@
 package state
 
 import (
-	"bytes"
+	"encoding/binary"
 	"fmt"
-	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -16,16 +15,19 @@ const MaxKeyLen = bolt.MaxKeySize
 // Its bytes live in one buffer, so a reused Batch allocates nothing once it
 // has grown. A Batch is not safe for concurrent use.
 type Batch struct {
-	buf  []byte // keys and encoded values, back to back
+	// buf holds each put as it is staged: the key's length (a uvarint), the
+	// key, the encoded entry; back to back.
+	buf  []byte
 	puts []put
 	run  *Run
 }
 
-// put is one Put: where its key and value lie in buf, and its order.
+// put is one Put: where its staged form starts in buf, and where its key
+// lies.
 type put struct {
-	key, val span
-	row      int64
-	seq      int
+	rec int
+	key span
+	row int64
 }
 
 type span struct{ off, end int }
@@ -34,13 +36,13 @@ type span struct{ off, end int }
 // by input row row at time t. If a batch puts one key several times, the
 // last Put wins.
 func (b *Batch) Put(key string, fp Fingerprint, t time.Time, row int64) {
+	rec := len(b.buf)
+	b.buf = binary.AppendUvarint(b.buf, uint64(len(key)))
 	k := span{off: len(b.buf)}
 	b.buf = append(b.buf, key...)
 	k.end = len(b.buf)
-	v := span{off: len(b.buf)}
 	b.buf = appendEntry(b.buf, &Entry{Fingerprint: fp, Time: t, Row: row})
-	v.end = len(b.buf)
-	b.puts = append(b.puts, put{key: k, val: v, row: row, seq: len(b.puts)})
+	b.puts = append(b.puts, put{rec: rec, key: k, row: row})
 }
 
 // Record adds a ledger entry to the batch: it is committed in the same
@@ -61,8 +63,14 @@ func (b *Batch) bytes(s span) []byte { return b.buf[s.off:s.end:s.end] }
 // Commit writes the batch in one durable transaction (two fsyncs): when it
 // returns nil, every put and the ledger entry are in the file and survive a
 // crash; when it returns an error, none of them is. The batch is left as it
-// was, so a failed commit can be retried (Reset it to reuse it). An empty batch commits nothing and costs
-// nothing.
+// was, so a failed commit can be retried (Reset it to reuse it). An empty
+// batch commits nothing and costs nothing.
+//
+// The puts are staged: appended, in the order of the Puts, after those of
+// earlier commits, as one record. Lookups do not see them until Fold moves them into the
+// keys (Open does after a crash); the ledger entry is visible at once. An
+// append writes only the end of the staging area, so a commit costs about
+// the same whatever the keys and however large the state.
 func (s *Store) Commit(b *Batch) error {
 	if len(b.puts) == 0 && b.run == nil {
 		return nil
@@ -72,22 +80,12 @@ func (s *Store) Commit(b *Batch) error {
 			return fmt.Errorf("state commit: row %d: key of %d bytes (allowed: 1 to %d)", p.row, n, MaxKeyLen)
 		}
 	}
-	// Put in key order, so the cursor walks the tree once from left to right;
-	// equal keys keep their order, so the last Put is written last and wins.
-	slices.SortFunc(b.puts, func(x, y put) int {
-		if c := bytes.Compare(b.bytes(x.key), b.bytes(y.key)); c != 0 {
-			return c
-		}
-		return x.seq - y.seq
-	})
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		keys, err := s.keys(tx)
-		if err != nil {
-			return err
-		}
-		for _, p := range b.puts {
-			if err := keys.Put(b.bytes(p.key), b.bytes(p.val)); err != nil {
-				return fmt.Errorf("row %d: %w", p.row, err)
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	err := s.update(func(tx *bolt.Tx) error {
+		if len(b.puts) > 0 {
+			if err := s.stage(tx, b); err != nil {
+				return err
 			}
 		}
 		if b.run != nil {
@@ -99,4 +97,46 @@ func (s *Store) Commit(b *Batch) error {
 		return fmt.Errorf("state commit to %s: %w", s.path, err)
 	}
 	return nil
+}
+
+// pieceMax bounds a staged record: four records and their bbolt element
+// headers fill a 4 KiB page, so records append page by page and a commit
+// rewrites only the staging area's last, partly filled page.
+const pieceMax = 990
+
+// stage appends b's puts to the staging bucket, in order, as records of
+// consecutive puts up to pieceMax bytes (a longer put makes a record of its
+// own) under the sequence number of their first put (see staged.go).
+func (s *Store) stage(tx *bolt.Tx, b *Batch) error {
+	st, err := s.staged(tx)
+	if err != nil {
+		return err
+	}
+	// Appends fill pages to the brim: nothing is ever inserted before them.
+	st.FillPercent = 1.0
+	seq := st.Sequence()
+	var k [8]byte
+	first, start := 0, 0 // the record's first put and where it starts in buf
+	flush := func(end int) error {
+		binary.BigEndian.PutUint64(k[:], seq+uint64(first)+1)
+		// bbolt copies the key; the value stays in b.buf, which outlives
+		// the transaction.
+		return st.Put(k[:], b.buf[start:end:end])
+	}
+	for i := 1; i < len(b.puts); i++ {
+		end := len(b.buf) // where put i ends
+		if i+1 < len(b.puts) {
+			end = b.puts[i+1].rec
+		}
+		if end-start > pieceMax { // put i starts the next record
+			if err := flush(b.puts[i].rec); err != nil {
+				return err
+			}
+			first, start = i, b.puts[i].rec
+		}
+	}
+	if err := flush(len(b.buf)); err != nil {
+		return err
+	}
+	return st.SetSequence(seq + uint64(len(b.puts)))
 }

@@ -10,7 +10,7 @@ import (
 )
 
 // TestCommitLookup: what Lookup answers after a sequence of committed
-// batches.
+// batches and a fold, folded in place or by a rebuild.
 func TestCommitLookup(t *testing.T) {
 	a, b := "anna@example.com", "boris@example.com"
 	cases := []struct {
@@ -76,15 +76,18 @@ func TestCommitLookup(t *testing.T) {
 		},
 	}
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			s := newStore(t)
-			for _, puts := range tc.batches {
-				commit(t, s, puts...)
-			}
-			if diff := cmp.Diff(tc.want, lookup(t, s, tc.keys...)); diff != "" {
-				t.Errorf("Lookup(%q) (-want +got):\n%s", tc.keys, diff)
-			}
-		})
+		for _, how := range []foldHow{foldInPlace, foldRebuild} {
+			t.Run(tc.name+"/"+how.String(), func(t *testing.T) {
+				s := newStore(t)
+				for _, puts := range tc.batches {
+					commit(t, s, puts...)
+				}
+				foldWith(t, s, how)
+				if diff := cmp.Diff(tc.want, lookup(t, s, tc.keys...)); diff != "" {
+					t.Errorf("Lookup(%q) (-want +got):\n%s", tc.keys, diff)
+				}
+			})
+		}
 	}
 }
 
@@ -107,6 +110,7 @@ func TestCommitRefusesBadKeys(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("Commit = %v, want an error containing %q", err, tc.want)
 			}
+			fold(t, s)
 			if h := lookup(t, s, "good@example.com"); h[0].Found {
 				t.Error("the good key of the refused batch was written")
 			}
@@ -139,8 +143,9 @@ func TestBatchReuse(t *testing.T) {
 	if len(runs) != 1 {
 		t.Errorf("%d ledger entries, want 1: Reset must drop the recorded run", len(runs))
 	}
+	fold(t, s)
 	if h := lookup(t, s, "a", "b"); !h[0].Found || !h[1].Found {
-		t.Errorf("lookups after two commits: %+v", h)
+		t.Errorf("lookups after two commits and a fold: %+v", h)
 	}
 	// An empty batch is a no-op.
 	b.Reset()

@@ -14,6 +14,7 @@ package state
 // through mmap: they are in the page cache, outside the Go heap.
 
 import (
+	"context"
 	"encoding/binary"
 	"fmt"
 	"os"
@@ -25,6 +26,8 @@ import (
 	"testing"
 	"time"
 	"unsafe"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // benchKeys is the number of keys, from STATE_BENCH_KEYS.
@@ -129,7 +132,8 @@ func heapPeak() (stop func() float64) {
 	}
 }
 
-// firstRun puts rows [0, n) in commits of commitSize, in row order.
+// firstRun puts rows [0, n) in commits of commitSize, in row order. It
+// does not fold.
 func firstRun(b *testing.B, s *Store, n, commitSize int) {
 	var batch Batch
 	var kc keyChunk
@@ -146,14 +150,31 @@ func firstRun(b *testing.B, s *Store, n, commitSize int) {
 	}
 }
 
-// night looks every row up in chunks and commits the changed ones (1%) in
-// commits of commitSize, as a delta run does; it returns the wall time spent
-// in lookups and in commits, and the CPU time of the lookups.
-func night(b *testing.B, s *Store, n, chunk, commitSize, nightNo int) (lookups, commits, lookupCPU time.Duration) {
+// nightCost is what one delta run spent in the state.
+type nightCost struct {
+	lookupWall, lookupCPU time.Duration // looking every key up
+	lookupAllocs          uint64
+	commitCPU, foldCPU    time.Duration // committing the changed rows; the fold
+	puts                  int
+}
+
+func (c *nightCost) add(d nightCost) {
+	c.lookupWall += d.lookupWall
+	c.lookupCPU += d.lookupCPU
+	c.lookupAllocs += d.lookupAllocs
+	c.commitCPU += d.commitCPU
+	c.foldCPU += d.foldCPU
+	c.puts += d.puts
+}
+
+// night looks every row up in chunks, commits the changed ones (1%) in
+// commits of commitSize and folds, as a delta run does.
+func night(b *testing.B, s *Store, n, chunk, commitSize, nightNo int) nightCost {
 	var kc, pc keyChunk
 	hits := make([]Hit, chunk)
 	var changedRows []int
-	t0, c0 := time.Now(), cpuTime()
+	var c nightCost
+	m0, t0, c0 := mallocs(), time.Now(), cpuTime()
 	found := 0
 	for from := 0; from < n; from += chunk {
 		to := min(n, from+chunk)
@@ -170,11 +191,11 @@ func night(b *testing.B, s *Store, n, chunk, commitSize, nightNo int) (lookups, 
 			}
 		}
 	}
-	lookups, lookupCPU = time.Since(t0), cpuTime()-c0
+	c.lookupWall, c.lookupCPU, c.lookupAllocs = time.Since(t0), cpuTime()-c0, mallocs()-m0
 	if found != n {
 		b.Fatalf("night %d: %d of %d keys found", nightNo, found, n)
 	}
-	t0 = time.Now()
+	c0 = cpuTime()
 	var batch Batch
 	t := time.Date(2026, 12, 1, 2, 0, 0, 0, time.UTC).AddDate(0, 0, nightNo)
 	for from := 0; from < len(changedRows); from += commitSize {
@@ -186,7 +207,12 @@ func night(b *testing.B, s *Store, n, chunk, commitSize, nightNo int) (lookups, 
 			b.Fatal(err)
 		}
 	}
-	return lookups, time.Since(t0), lookupCPU
+	c1 := cpuTime()
+	if err := s.Fold(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	c.commitCPU, c.foldCPU, c.puts = c1-c0, cpuTime()-c1, len(changedRows)
+	return c
 }
 
 func fileSize(b *testing.B, path string) int64 {
@@ -203,7 +229,12 @@ func mallocs() uint64 {
 	return m.Mallocs
 }
 
-// BenchmarkFirstRun: every key new, put in commits of 1,000 and of 64.
+// perKey is d in nanoseconds per key.
+func perKey(d time.Duration, keys int) float64 { return float64(d.Nanoseconds()) / float64(keys) }
+
+// BenchmarkFirstRun: every key new, put in commits of 1,000 and of 64, then
+// the fold that ends the run (a rebuild). Reported: the whole run's
+// cpu-ns/key and ns/key (wall), and the commits' and the fold's CPU apart.
 func BenchmarkFirstRun(b *testing.B) {
 	n := benchKeys(b)
 	for _, commitSize := range []int{1000, 64} {
@@ -211,61 +242,73 @@ func BenchmarkFirstRun(b *testing.B) {
 			var size int64
 			var heap float64
 			var allocs uint64
-			var cpu time.Duration
+			var commitCPU, foldCPU time.Duration
 			for i := 0; i < b.N; i++ {
 				b.StopTimer()
 				path := filepath.Join(b.TempDir(), "state.db")
 				s := openStore(b, path)
+				runtime.GC()
 				stop := heapPeak()
 				m0, c0 := mallocs(), cpuTime()
 				b.StartTimer()
 				firstRun(b, s, n, commitSize)
+				c1 := cpuTime()
+				if err := s.Fold(context.Background()); err != nil {
+					b.Fatal(err)
+				}
 				b.StopTimer()
-				cpu += cpuTime() - c0
+				c2 := cpuTime()
+				commitCPU += c1 - c0
+				foldCPU += c2 - c1
 				allocs += mallocs() - m0
 				heap = max(heap, stop())
 				size = fileSize(b, path)
 				s.Close()
 			}
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/key")
-			b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N*n), "cpu-ns/key")
-			b.ReportMetric(float64(allocs)/float64(b.N*n), "allocs/key")
+			keys := b.N * n
+			b.ReportMetric(perKey(b.Elapsed(), keys), "ns/key")
+			b.ReportMetric(perKey(commitCPU+foldCPU, keys), "cpu-ns/key")
+			b.ReportMetric(perKey(commitCPU, keys), "commit-cpu-ns/key")
+			b.ReportMetric(perKey(foldCPU, keys), "fold-cpu-ns/key")
+			b.ReportMetric(float64(allocs)/float64(keys), "allocs/key")
 			b.ReportMetric(float64(size)/float64(n), "disk-B/key")
 			b.ReportMetric(heap, "heap-MB")
 		})
 	}
 }
 
-// BenchmarkNights: a first run in commits of 1,000, then ten delta runs
-// (all keys looked up in chunks, 1% put in commits of 1,000), then the
-// missing-key scan with all keys but 0.1% seen. Reported: the lookups'
-// ns/key and allocs/key, the delta puts' ns/key, the scan's ns/key, the file
-// per key after the ten nights, and the heap peak over the nights and the
+// BenchmarkNights: a first run in commits of 1,000 and its fold, then ten
+// delta runs, each looking all keys up in chunks, committing the 1% that
+// changed in commits of 1,000 and folding; then the missing-key scan with
+// all keys but 0.1% seen. Reported per night: the lookups' ns/key,
+// cpu-ns/key and allocs/key; the commits' and the fold's CPU per changed
+// key; the state's whole CPU per key of the export (lookups, commits,
+// fold); the scan's ns/key; the file per key after the ten nights and the
+// largest it was after any night; the heap peak over the nights and the
 // scan (the Seen set included).
 func BenchmarkNights(b *testing.B) {
 	n := benchKeys(b)
 	const nights = 10
 	for _, chunk := range []int{64, 1000} {
 		b.Run(fmt.Sprintf("keys=%d/chunk=%d", n, chunk), func(b *testing.B) {
-			var lookups, puts, scan, lookupCPU time.Duration
-			var allocs uint64
-			var size int64
+			var cost nightCost
+			var scan time.Duration
+			var size, maxSize int64
 			var heap float64
 			for i := 0; i < b.N; i++ {
 				b.StopTimer()
 				path := filepath.Join(b.TempDir(), "state.db")
 				s := openStore(b, path)
 				firstRun(b, s, n, 1000)
+				if err := s.Fold(context.Background()); err != nil {
+					b.Fatal(err)
+				}
 				runtime.GC()
 				stop := heapPeak()
 				b.StartTimer()
 				for nightNo := 1; nightNo <= nights; nightNo++ {
-					m0 := mallocs()
-					l, p, c := night(b, s, n, chunk, 1000, nightNo)
-					allocs += mallocs() - m0
-					lookups += l
-					puts += p
-					lookupCPU += c
+					cost.add(night(b, s, n, chunk, 1000, nightNo))
+					maxSize = max(maxSize, fileSize(b, path))
 				}
 				seen := NewSeen(n)
 				var kc keyChunk
@@ -290,15 +333,78 @@ func BenchmarkNights(b *testing.B) {
 				size = fileSize(b, path)
 				s.Close()
 			}
-			keys := float64(b.N * n * nights)
-			b.ReportMetric(float64(lookups.Nanoseconds())/keys, "lookup-ns/key")
-			b.ReportMetric(float64(lookupCPU.Nanoseconds())/keys, "lookup-cpu-ns/key")
-			b.ReportMetric(float64(allocs)/keys, "lookup-allocs/key")
-			b.ReportMetric(float64(puts.Nanoseconds())/(keys/100), "put-ns/key")
-			b.ReportMetric(float64(scan.Nanoseconds())/float64(b.N*n), "scan-ns/key")
+			keys := b.N * n * nights
+			b.ReportMetric(perKey(cost.lookupWall, keys), "lookup-ns/key")
+			b.ReportMetric(perKey(cost.lookupCPU, keys), "lookup-cpu-ns/key")
+			b.ReportMetric(float64(cost.lookupAllocs)/float64(keys), "lookup-allocs/key")
+			b.ReportMetric(perKey(cost.commitCPU, cost.puts), "put-cpu-ns/put")
+			b.ReportMetric(perKey(cost.foldCPU, cost.puts), "fold-cpu-ns/put")
+			b.ReportMetric(perKey(cost.lookupCPU+cost.commitCPU+cost.foldCPU, keys), "night-cpu-ns/key")
+			b.ReportMetric(perKey(scan, b.N*n), "scan-ns/key")
 			b.ReportMetric(float64(size)/float64(n), "disk-B/key")
+			b.ReportMetric(float64(maxSize)/float64(n), "max-disk-B/key")
 			b.ReportMetric(heap, "heap-MB")
 		})
+	}
+}
+
+// BenchmarkFold: the two ways to fold, forced, for a share of the keys
+// staged (changed keys of a folded state of STATE_BENCH_KEYS keys, in
+// commits of 1,000): 0.1% to 12%. The figures choose the share at which
+// Fold switches from folding in place to a rebuild (rebuildShare).
+// Reported: the fold's cpu-ns and ns per staged put, its cpu-ns per key of
+// the state, its heap peak.
+func BenchmarkFold(b *testing.B) {
+	n := benchKeys(b)
+	for _, perMille := range []int{1, 5, 10, 30, 120} {
+		for _, how := range []foldHow{foldInPlace, foldRebuild} {
+			b.Run(fmt.Sprintf("keys=%d/staged=%.1f%%/%s", n, float64(perMille)/10, how), func(b *testing.B) {
+				var cpu, wall time.Duration
+				var heap float64
+				staged := 0
+				for i := 0; i < b.N; i++ {
+					b.StopTimer()
+					s := openStore(b, filepath.Join(b.TempDir(), "state.db"))
+					firstRun(b, s, n, 1000)
+					if err := s.Fold(context.Background()); err != nil {
+						b.Fatal(err)
+					}
+					var batch Batch
+					var kc keyChunk
+					for row := 0; row < n; row++ {
+						if mix(uint64(row)*7+1)%1000 < uint64(perMille) {
+							batch.Put(kc.fill(row, row+1)[0], benchFP(row, 1), time.Unix(1<<31, 0), int64(row+1))
+							staged++
+						}
+						if batch.Len() == 1000 || row == n-1 {
+							if err := s.Commit(&batch); err != nil {
+								b.Fatal(err)
+							}
+							batch.Reset()
+						}
+					}
+					runtime.GC()
+					stop := heapPeak()
+					t0, c0 := time.Now(), cpuTime()
+					b.StartTimer()
+					s.writeMu.Lock()
+					err := s.fold(context.Background(), how)
+					s.writeMu.Unlock()
+					b.StopTimer()
+					if err != nil {
+						b.Fatal(err)
+					}
+					cpu += cpuTime() - c0
+					wall += time.Since(t0)
+					heap = max(heap, stop())
+					s.Close()
+				}
+				b.ReportMetric(perKey(cpu, staged), "cpu-ns/put")
+				b.ReportMetric(perKey(wall, staged), "ns/put")
+				b.ReportMetric(perKey(cpu, b.N*n), "cpu-ns/key")
+				b.ReportMetric(heap, "heap-MB")
+			})
+		}
 	}
 }
 
@@ -315,5 +421,113 @@ func BenchmarkCommitOne(b *testing.B) {
 		if err := s.Commit(&batch); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkLoad: writing keys that arrive in order into a new file, the
+// way a rebuild does (its page writer), against putting them through
+// bbolt's API in transactions of 64Ki with full pages, the fastest way
+// bbolt offers (bbolt.Compact does the same). Both end with an fsync.
+// Reported: cpu-ns/key, ns/key, disk-B/key.
+func BenchmarkLoad(b *testing.B) {
+	n := benchKeys(b)
+	key := func(buf []byte, i int) []byte {
+		buf = append(buf[:0], "customer"...)
+		buf = strconv.AppendInt(buf, int64(1e12+i), 10)
+		return append(buf, "@example.com"...)
+	}
+	e := Entry{Fingerprint: benchFP(1, 1), Time: time.Unix(1_800_000_000, 0), Row: 123456}
+	val := appendEntry(nil, &e)
+	loads := map[string]func(b *testing.B, path string){
+		"pages": func(b *testing.B, path string) {
+			bf, err := newBulkFile(path, os.Getpagesize())
+			if err != nil {
+				b.Fatal(err)
+			}
+			var kb []byte
+			i := 0
+			keys, err := writeBucketTree(bf, 0, func() ([]byte, []byte, bool, error) {
+				kb = key(kb, i)
+				i++
+				return kb, val, i <= n, nil
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			root := newTreeBuilder(bf)
+			if err := root.add(bucketKeys, keys, leafFlagBucket); err != nil {
+				b.Fatal(err)
+			}
+			hdr, err := root.finish(0, false)
+			if err == nil {
+				err = bf.finish(ne.Uint64(hdr))
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+		},
+		"bbolt-put": func(b *testing.B, path string) {
+			db, err := openBolt(path, false)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer db.Close()
+			db.NoSync = true
+			var kb []byte
+			for from := 0; from < n; from += 1 << 16 {
+				err := db.Update(func(tx *bolt.Tx) error {
+					bk, err := tx.CreateBucketIfNotExists(bucketKeys)
+					if err != nil {
+						return err
+					}
+					bk.FillPercent = 1.0
+					for i := from; i < min(n, from+1<<16); i++ {
+						kb = key(kb, i)
+						if err := bk.Put(kb, val); err != nil {
+							return err
+						}
+					}
+					return nil
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			if err := db.Sync(); err != nil {
+				b.Fatal(err)
+			}
+		},
+	}
+	for _, name := range []string{"pages", "bbolt-put"} {
+		b.Run(fmt.Sprintf("keys=%d/%s", n, name), func(b *testing.B) {
+			var cpu time.Duration
+			var size int64
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				path := filepath.Join(b.TempDir(), "load.db")
+				c0 := cpuTime()
+				b.StartTimer()
+				loads[name](b, path)
+				b.StopTimer()
+				cpu += cpuTime() - c0
+				size = fileSize(b, path)
+				db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := db.View(func(tx *bolt.Tx) error {
+					if got := tx.Bucket(bucketKeys).Stats().KeyN; got != n {
+						return fmt.Errorf("%d keys loaded, want %d", got, n)
+					}
+					return nil
+				}); err != nil {
+					b.Fatal(err)
+				}
+				db.Close()
+			}
+			b.ReportMetric(perKey(cpu, b.N*n), "cpu-ns/key")
+			b.ReportMetric(perKey(b.Elapsed(), b.N*n), "ns/key")
+			b.ReportMetric(float64(size)/float64(n), "disk-B/key")
+		})
 	}
 }

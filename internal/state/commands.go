@@ -1,6 +1,7 @@
 package state
 
 import (
+	"context"
 	"encoding/csv"
 	"fmt"
 	"io"
@@ -15,24 +16,44 @@ import (
 type Stats struct {
 	Path     string
 	Format   int   // the file's format version
-	Keys     int   // keys with a fingerprint
+	Keys     int   // keys with a fingerprint (staged puts of new keys included)
 	FileSize int64 // bytes on disk
 	Runs     []Run // the latest ledger entries, newest first
+	// Pending is the number of puts committed but not folded: 0 for a store
+	// open for writing (Stats folds them), possibly more for a read-only
+	// one after an interrupted run.
+	Pending int
 }
 
-// Stats counts the keys (a walk over the whole tree: a fraction of a second
-// per million keys) and returns the file's size and the latest lastRuns
-// ledger entries.
+// Stats counts the keys (a walk over the pages of the tree: a fraction of a
+// second per million keys) and returns the file's size and the latest
+// lastRuns ledger entries. A store open for writing folds the staged puts
+// first; a read-only one with staged puts counts the keys by merging them
+// (see Store.Missing).
 func (s *Store) Stats(lastRuns int) (Stats, error) {
 	st := Stats{Path: s.path, Format: FormatVersion}
-	err := s.db.View(func(tx *bolt.Tx) error {
+	if !s.readOnly {
+		if err := s.Fold(context.Background()); err != nil {
+			return Stats{}, fmt.Errorf("state stats: %w", err)
+		}
+	}
+	err := s.view(func(tx *bolt.Tx) error {
 		keys, err := s.keys(tx)
 		if err != nil {
 			return err
 		}
 		st.Keys = keys.Stats().KeyN
+		st.Pending = pendingIn(tx)
+		if meta := tx.Bucket(bucketMeta); meta != nil {
+			v, _ := s.readFormat(meta)
+			st.Format = int(v)
+		}
 		return nil
 	})
+	if err == nil && st.Pending > 0 {
+		st.Keys = 0
+		err = s.scan(func([]byte, []byte) error { st.Keys++; return nil })
+	}
 	if err != nil {
 		return Stats{}, fmt.Errorf("state stats: %w", err)
 	}
@@ -64,25 +85,19 @@ func (s *Store) Export(w io.Writer) (int, error) {
 	n := 0
 	rec := make([]string, 3)
 	var tb, rb []byte
-	err := s.db.View(func(tx *bolt.Tx) error {
-		keys, err := s.keys(tx)
+	err := s.scan(func(k, v []byte) error {
+		e, err := decodeEntry(v)
 		if err != nil {
+			return s.corruptKey(k, err)
+		}
+		tb = e.Time.AppendFormat(tb[:0], time.RFC3339)
+		rb = strconv.AppendInt(rb[:0], e.Row, 10)
+		rec[0], rec[1], rec[2] = string(k), string(tb), string(rb)
+		if err := cw.Write(rec); err != nil {
 			return err
 		}
-		return keys.ForEach(func(k, v []byte) error {
-			e, err := decodeEntry(v)
-			if err != nil {
-				return s.corruptKey(k, err)
-			}
-			tb = e.Time.AppendFormat(tb[:0], time.RFC3339)
-			rb = strconv.AppendInt(rb[:0], e.Row, 10)
-			rec[0], rec[1], rec[2] = string(k), string(tb), string(rb)
-			if err := cw.Write(rec); err != nil {
-				return err
-			}
-			n++
-			return nil
-		})
+		n++
+		return nil
 	})
 	cw.Flush()
 	if err == nil {
@@ -96,10 +111,19 @@ func (s *Store) Export(w io.Writer) (int, error) {
 
 // Forget removes keys from the state in one transaction (their rows will be
 // sent again by the next run) and returns how many of them it held. Keys it
-// does not hold are skipped; a key given twice counts once.
+// does not hold are skipped; a key given twice counts once. Staged puts are
+// folded first, so none brings a forgotten key back.
 func (s *Store) Forget(keys []string) (int, error) {
+	if s.readOnly {
+		return 0, s.errReadOnly("forget")
+	}
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	if err := s.fold(context.Background(), foldAuto); err != nil {
+		return 0, fmt.Errorf("state forget in %s: %w", s.path, err)
+	}
 	n := 0
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		b, err := s.keys(tx)
 		if err != nil {
 			return err

@@ -2,6 +2,7 @@ package state
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -12,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 const (
@@ -83,12 +86,7 @@ func TestCrashChild(t *testing.T) {
 // batches. The kill is sent when the child says it starts a commit, so it
 // lands inside Commit (the test logs where each kill landed).
 func TestKillNineMidCommit(t *testing.T) {
-	if runtime.GOOS == "windows" {
-		t.Skip("no SIGKILL")
-	}
-	seed := uint64(time.Now().UnixNano())
-	t.Logf("seed %d", seed)
-	rng := rand.New(rand.NewPCG(seed, 3))
+	rng := killTestRand(t, 3)
 	path := filepath.Join(t.TempDir(), "state.db")
 	next := int64(1)
 	inCommit := 0
@@ -215,4 +213,176 @@ func checkWholeBatches(t *testing.T, path string, acked int64) (newest int64) {
 		}
 	}
 	return newest
+}
+
+const (
+	envFoldDB   = "STATE_TEST_FOLD_DB"
+	envFoldHow  = "STATE_TEST_FOLD_HOW"
+	envFoldStop = "STATE_TEST_FOLD_STOP" // "point:n": stop at the n-th time the fold reaches point
+
+	foldBaseBatches  = 10 // folded before the fold that is killed
+	foldDeltaBatches = 5  // staged for it
+)
+
+// TestFoldCrashChild is the process TestKillNineMidFold kills: on a new
+// file it commits batches 1..10 and folds them, commits batches 11..15,
+// says "acked 15", then folds them as STATE_TEST_FOLD_HOW says, with small
+// chunks and transactions so the fold has many steps. It prints each point
+// the fold reaches; at the one STATE_TEST_FOLD_STOP names it says
+// "stopped" and waits to be killed.
+func TestFoldCrashChild(t *testing.T) {
+	path := os.Getenv(envFoldDB)
+	if path == "" {
+		t.Skip("helper process for TestKillNineMidFold")
+	}
+	chunkPuts, foldTxnKeys = 50, 20
+	fail := func(err error) {
+		fmt.Println("error:", err)
+		os.Exit(3)
+	}
+	s, err := Open(path, Options{})
+	if err != nil {
+		fail(err)
+	}
+	var b Batch
+	for n := int64(1); n <= foldBaseBatches+foldDeltaBatches; n++ {
+		crashBatch(&b, n)
+		if err := s.Commit(&b); err != nil {
+			fail(err)
+		}
+		if n == foldBaseBatches {
+			if err := s.Fold(context.Background()); err != nil {
+				fail(err)
+			}
+		}
+	}
+	fmt.Println("acked", foldBaseBatches+foldDeltaBatches)
+	stop := os.Getenv(envFoldStop)
+	reached := map[string]int{}
+	foldHook = func(point string) {
+		reached[point]++
+		here := point + ":" + strconv.Itoa(reached[point])
+		fmt.Println("point", here)
+		if here == stop {
+			fmt.Println("stopped")
+			time.Sleep(time.Minute)
+		}
+	}
+	how := foldInPlace
+	if os.Getenv(envFoldHow) == "rebuild" {
+		how = foldRebuild
+	}
+	fmt.Println("folding")
+	if err := s.foldWith(context.Background(), how); err != nil {
+		fail(err)
+	}
+	fmt.Println("folded")
+	os.Exit(0)
+}
+
+// TestKillNineMidFold kills a folding process with SIGKILL, at chosen
+// points of a fold in place (between two of its transactions) and of a
+// rebuild (after a spilled run, part way through writing the new file,
+// just before and just after the rename), and at a random moment after
+// the fold starts. After each kill the file must open (Open folds what is
+// left staged, and removes a half-written new file) and hold exactly the
+// fifteen acknowledged batches, last put winning, and their ledger
+// entries; nothing but the database and its lock file may be left in the
+// directory, and bbolt's consistency check must pass.
+func TestKillNineMidFold(t *testing.T) {
+	rng := killTestRand(t, 5)
+	cases := []struct {
+		how, stop string
+		tmpLeft   bool // the half-written new file is there after the kill
+	}{
+		{how: "in-place", stop: "fold-txn:1"}, // part way through the first chunk
+		// The fold in place has 67 transactions; the rebuild spills 18 runs.
+		{how: "in-place", stop: fmt.Sprintf("fold-txn:%d", 2+rng.IntN(60))},
+		{how: "in-place"},
+		{how: "rebuild", stop: fmt.Sprintf("spilled:%d", 1+rng.IntN(17)), tmpLeft: true},
+		{how: "rebuild", stop: "writing:1", tmpLeft: true},
+		{how: "rebuild", stop: "rename:1", tmpLeft: true},
+		{how: "rebuild", stop: "renamed:1"},
+		{how: "rebuild"},
+	}
+	for _, tc := range cases {
+		name := tc.how + "/" + tc.stop
+		if tc.stop == "" {
+			name = tc.how + "/at a random moment"
+		}
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "state.db")
+			stopped := killFolder(t, path, tc.how, tc.stop, time.Duration(rng.IntN(3000))*time.Microsecond)
+			if tc.stop != "" && !stopped {
+				t.Fatalf("the fold never reached %s", tc.stop)
+			}
+			_, err := os.Stat(rebuildPath(path))
+			if tc.tmpLeft && err != nil {
+				t.Errorf("no half-written new file after a kill at %s: %v", tc.stop, err)
+			}
+			checkWholeBatches(t, path, foldBaseBatches+foldDeltaBatches)
+			s := openStore(t, path)
+			checkConsistent(t, s)
+			if n, err := s.Pending(); err != nil || n != 0 {
+				t.Errorf("Pending after the reopen = %d, %v", n, err)
+			}
+			s.Close()
+			if diff := cmp.Diff([]string{"state.db", "state.db.lock"}, dirNames(t, dir)); diff != "" {
+				t.Errorf("files left (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// killTestRand skips a test that needs SIGKILL where there is none, and
+// returns a random source with a fresh seed, which it logs.
+func killTestRand(t *testing.T, stream uint64) *rand.Rand {
+	if runtime.GOOS == "windows" {
+		t.Skip("no SIGKILL")
+	}
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	return rand.New(rand.NewPCG(seed, stream))
+}
+
+// killFolder runs TestFoldCrashChild and kills it when it stops at stop
+// (or, with no stop, delay after it starts folding). It reports whether the
+// child stopped at stop.
+func killFolder(t *testing.T, path, how, stop string, delay time.Duration) (stopped bool) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestFoldCrashChild$", "-test.count=1")
+	cmd.Env = append(os.Environ(), envFoldDB+"="+path, envFoldHow+"="+how, envFoldStop+"="+stop)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Wait()
+	defer cmd.Process.Kill()
+	sc := bufio.NewScanner(out)
+	acked := false
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case strings.HasPrefix(line, "error:"):
+			t.Fatalf("child: %s", line)
+		case line == "acked 15":
+			acked = true
+		case line == "stopped":
+			stopped = true
+			cmd.Process.Kill()
+		case line == "folding" && stop == "":
+			time.Sleep(delay)
+			cmd.Process.Kill()
+		case line == "folded" && stop != "":
+			t.Fatalf("the fold finished without reaching %s", stop)
+		}
+	}
+	if !acked {
+		t.Fatal("the child acknowledged no batches")
+	}
+	return stopped
 }

@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -80,4 +83,60 @@ func FuzzDecodeRun(f *testing.F) {
 			t.Fatalf("round trip: %+v became %+v", r, back)
 		}
 	})
+}
+
+// FuzzStagedRecord: any staged record splits into puts or fails with
+// ErrCorrupt, never panics; the puts it splits into, put into a Batch,
+// make a record that splits into the same puts.
+func FuzzStagedRecord(f *testing.F) {
+	var b Batch
+	b.Put("anna@example.com", fpOf(1), at(0), 1)
+	b.Put("иван@пример.рф", fpOf(2), at(1), 1<<40)
+	f.Add(slices.Clone(b.buf))
+	b.Reset()
+	b.Put(strings.Repeat("k", 300), fpOf(3), time.Unix(-5, 0), -1)
+	f.Add(slices.Clone(b.buf))
+	f.Add([]byte{})
+	f.Add([]byte{0})                         // a key of 0 bytes
+	f.Add([]byte{5, 'a', 'b'})               // a key cut short
+	f.Add(append([]byte{1, 'a'}, 1, 2, 3))   // an entry cut short
+	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 1}) // a key longer than allowed
+	f.Fuzz(func(t *testing.T, rec []byte) {
+		puts, err := splitRecord(rec)
+		if err != nil {
+			if !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("error %v does not wrap ErrCorrupt", err)
+			}
+			return
+		}
+		var again Batch
+		for _, p := range puts {
+			again.Put(p.key, p.e.Fingerprint, p.e.Time, p.e.Row)
+		}
+		back, err := splitRecord(again.buf)
+		if err != nil {
+			t.Fatalf("the record of %d puts put again does not split: %v", len(puts), err)
+		}
+		if !slices.Equal(puts, back) {
+			t.Fatalf("round trip: %+v became %+v", puts, back)
+		}
+	})
+}
+
+// splitRecord splits a staged record into its puts.
+func splitRecord(rec []byte) ([]testPut, error) {
+	var puts []testPut
+	for len(rec) > 0 {
+		key, val, rest, err := nextPut(rec)
+		if err != nil {
+			return nil, err
+		}
+		e, err := decodeEntry(val)
+		if err != nil {
+			return nil, fmt.Errorf("nextPut passed an entry that does not decode: %v", err)
+		}
+		puts = append(puts, testPut{string(key), e})
+		rec = rest
+	}
+	return puts, nil
 }

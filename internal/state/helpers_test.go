@@ -1,8 +1,10 @@
 package state
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/binary"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -54,6 +56,23 @@ func commit(tb testing.TB, s *Store, puts ...testPut) {
 	}
 }
 
+// fold folds the staged puts or fails the test.
+func fold(tb testing.TB, s *Store) {
+	tb.Helper()
+	if err := s.Fold(context.Background()); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// foldWith folds with the given strategy (foldAuto: as Fold would) or fails
+// the test.
+func foldWith(tb testing.TB, s *Store, how foldHow) {
+	tb.Helper()
+	if err := s.foldWith(context.Background(), how); err != nil {
+		tb.Fatal(err)
+	}
+}
+
 // testPut is one Put of a test.
 type testPut struct {
 	key string
@@ -73,4 +92,14 @@ func lookup(tb testing.TB, s *Store, keys ...string) []Hit {
 		tb.Fatal(err)
 	}
 	return out
+}
+
+// readFile reads a file or fails the test.
+func readFile(tb testing.TB, path string) []byte {
+	tb.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
 }

@@ -109,7 +109,7 @@ func (s *Store) Runs(n int) ([]Run, error) {
 // eachRun calls fn for every ledger entry, newest first, until fn returns
 // false.
 func (s *Store) eachRun(fn func(Run) bool) error {
-	return s.db.View(func(tx *bolt.Tx) error {
+	return s.view(func(tx *bolt.Tx) error {
 		runs, err := s.runs(tx)
 		if err != nil {
 			return err

@@ -16,13 +16,15 @@ type Hit struct {
 
 // Lookup looks up a chunk of keys in one read transaction: out[i] receives
 // the answer for keys[i] (out must be at least as long as keys). It does not
-// allocate, so the caller reuses out across chunks. Lookup sees the commits
-// that returned before it started.
+// allocate, so the caller reuses out across chunks. Lookup sees the state as
+// of the last Fold (Open folds): the puts committed since are staged and
+// not seen, so a run's lookups all see the state as it was when the run
+// started.
 func (s *Store) Lookup(keys []string, out []Hit) error {
 	if len(out) < len(keys) {
 		return fmt.Errorf("state lookup: %d keys but room for %d answers", len(keys), len(out))
 	}
-	return s.db.View(func(tx *bolt.Tx) error {
+	return s.view(func(tx *bolt.Tx) error {
 		b, err := s.keys(tx)
 		if err != nil {
 			return err

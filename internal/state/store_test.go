@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -82,7 +83,7 @@ func TestOpenRefuses(t *testing.T) {
 		{
 			name: "a newer format version",
 			make: setFormat(binary.AppendUvarint(nil, FormatVersion+1)),
-			kind: ErrVersion, message: "format version 2 by a newer importer; this importer reads up to version 1",
+			kind: ErrVersion, message: fmt.Sprintf("format version %d by a newer importer; this importer reads up to version %d", FormatVersion+1, FormatVersion),
 		},
 		{
 			name: "an unreadable format version",
@@ -129,6 +130,7 @@ func TestOpenEmptyFile(t *testing.T) {
 	}
 	s := openStore(t, path)
 	commit(t, s, testPut{"a", entry(1, 0, 1)})
+	fold(t, s)
 	if h := lookup(t, s, "a"); !h[0].Found {
 		t.Error("the key committed to a new store is not found")
 	}
