@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"importer/internal/fakeapi"
+	"importer/internal/state"
 )
 
 // exportCSV writes a CRM export: rows n in keys, the Name column carrying
@@ -57,6 +58,17 @@ func TestDeltaNights(t *testing.T) {
 	r := night("mon.csv", seq(1, 100), v1)
 	if r.code != ExitOK || r.sum.OK != 100 || r.sum.Unchanged != 0 {
 		t.Fatalf("first night: exit %d, %d ok, %d unchanged: %v\n%s", r.code, r.sum.OK, r.sum.Unchanged, r.err, r.stderr)
+	}
+	// The night's puts are folded before it ends: the next night's
+	// lookups read them, and nothing is left for its Open to fold.
+	st, err := state.Open(stateDB, state.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pending, err := st.Pending()
+	st.Close()
+	if err != nil || pending != 0 {
+		t.Errorf("after the first night %d puts are staged, not folded (%v)", pending, err)
 	}
 	before := fake.Stats().Requests
 

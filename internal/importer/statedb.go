@@ -1,6 +1,7 @@
 package importer
 
 import (
+	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -145,6 +146,14 @@ func (s *session) finishState(runErr error) error {
 	p.sum.Missing = n
 	if err != nil {
 		return fmt.Errorf("state: %w", err)
+	}
+	// The run's puts were staged; folding them makes them what the next
+	// run's lookups see. An interrupted run leaves them staged: stopping
+	// soon matters more, and the next Open folds them.
+	if runErr == nil {
+		if err := d.store.Fold(context.Background()); err != nil {
+			return fmt.Errorf("state: %w", err)
+		}
 	}
 	if !complete && o.Missing != "" {
 		s.log.Warn("--missing: no missing-key report, since the run did not read its whole input")
