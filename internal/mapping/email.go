@@ -35,10 +35,23 @@ func dottedDomain(d string) bool {
 // atext of RFC 5322 (letters, digits and these) is what a dot-atom is made of.
 const atextSpecials = "!#$%&'*+-/=?^_`{|}~"
 
-func isAtext(c byte) bool {
-	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
-		strings.IndexByte(atextSpecials, c) >= 0
-}
+// atext marks the bytes of atextSpecials and the ASCII letters and digits:
+// one load per byte where a range test and a search of the specials cost
+// a tenth of validate's CPU.
+var atext = func() (t [256]bool) {
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	for c := 'a'; c <= 'z'; c++ {
+		t[c], t[c-'a'+'A'] = true, true
+	}
+	for i := 0; i < len(atextSpecials); i++ {
+		t[atextSpecials[i]] = true
+	}
+	return t
+}()
+
+func isAtext(c byte) bool { return atext[c] }
 
 // fastEmail reports whether s is local@domain with both parts ASCII
 // dot-atoms (no empty atoms) and a dot inside the domain.

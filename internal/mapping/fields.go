@@ -33,8 +33,9 @@ type fieldPlan struct {
 	// replacedByKey is the index of the key whose item member has this
 	// member's name (batch items carry it once, as the key); -1 for none.
 	replacedByKey int
-	// valueOfKey is the index of the key whose spec this field is, so the
-	// key's converted value is sent as is; -1 for none.
+	// valueOfKey is the index of the key whose spec this field is, or
+	// whose cell it converts alike (see convertsAlike), so the key's
+	// encoded value is copied when the row has the key; -1 for none.
 	valueOfKey int
 	plain      bool   // a string with no transform, map or check: sent as read
 	spec       *Field // the spec it was compiled from

@@ -34,11 +34,19 @@ const maxSizeHint = 16 << 10
 // dotted paths. It fails with a *[ConfigError] for a config problem and a
 // *[HeaderError] listing every mapped column the header lacks.
 func Compile(cfg *Config, header []string) (*Mapper, error) {
+	return compile(cfg, header, false)
+}
+
+// compile is Compile; reference leaves out every fast path (values shared
+// with a key, dates read without time.Parse, pre-encoded map values), so
+// that differential tests can hold the fast paths to the plain code.
+func compile(cfg *Config, header []string, reference bool) (*Mapper, error) {
 	mode := modeJSONL
 	if header != nil {
 		mode = modeCSV
 	}
 	cc := newCompiler(cfg, mode, header)
+	cc.reference = reference
 	cc.build()
 	if len(cc.problems) > 0 {
 		return nil, newConfigError(cc.problems)
@@ -109,7 +117,7 @@ func (m *Mapper) appendData(buf []byte, rec *input.Record, keys *rowKeys, st *ro
 			}
 			at := len(buf)
 			buf = append(buf, p.prefix...)
-			buf = keys.vals[p.valueOfKey].appendJSON(buf)
+			buf = keys.appendJSON(buf, p.valueOfKey)
 			st.addCut(p.replacedByKey >= 0, at, len(buf))
 			continue
 		}
@@ -118,6 +126,6 @@ func (m *Mapper) appendData(buf []byte, rec *input.Record, keys *rowKeys, st *ro
 		cut := p.replacedByKey >= 0 && keys.present[p.replacedByKey]
 		buf = appendMember(buf, dataAt, p, cut, rec, st)
 	}
-	buf = m.appendSubscriptions(buf, dataAt, rec, st)
+	buf = m.appendSubscriptions(buf, dataAt, rec, keys, st)
 	return append(buf, '}')
 }
