@@ -53,6 +53,7 @@ const (
 	vDate               // t as "2006-01-02"
 	vTime               // t as RFC 3339
 	vIP                 // ip
+	vYMD                // i, a packYMD date (read by a digitDate), as "2006-01-02"
 )
 
 // val is one converted scalar. It is built on the stack: converting a cell
@@ -91,6 +92,10 @@ func (v *val) appendJSON(dst []byte) []byte {
 		dst = append(dst, '"')
 		dst = v.ip.AppendTo(dst)
 		return append(dst, '"')
+	case vYMD:
+		dst = append(dst, '"')
+		dst = appendYMD(dst, int(v.i))
+		return append(dst, '"')
 	}
 	return dst
 }
@@ -112,6 +117,8 @@ func (v *val) text() string {
 		return v.t.Format(time.RFC3339)
 	case vIP:
 		return v.ip.String()
+	case vYMD:
+		return string(appendYMD(nil, int(v.i)))
 	}
 	return ""
 }
@@ -140,6 +147,9 @@ type conv struct {
 	layouts []string
 	layDesc string // "in the layout 02.01.2006" for messages
 	loc     *time.Location
+	// digitDates holds, for a date field, the digitDate of each layout
+	// that has one (nil elsewhere); nil when none has.
+	digitDates []*digitDate
 
 	mapped     bool
 	mapExact   map[string]int
