@@ -185,3 +185,49 @@ func FuzzFastPaths(f *testing.F) {
 		sameMapping(t, fast, ref, &input.Record{Row: 1, Line: 2, Fields: []string{e, p, s, d, g}})
 	})
 }
+
+// TestRelease: a released request's memory is reused by a later Map, which
+// then holds that row's mapping and nothing of the earlier one; a key kept
+// from a released request stays as it was.
+func TestRelease(t *testing.T) {
+	fast, ref := compilePair(t, benchConfigMapped, crmHeader)
+	rows := crmRows(64)
+	var keys []string
+	for _, rec := range rows {
+		req, err := fast.Map(rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, req.Key)
+		want, err := ref.Map(rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := singleBody(fast, req), singleBody(ref, want); !bytes.Equal(got, want) {
+			t.Fatalf("row %d after earlier releases:\n%s\nwant\n%s", rec.Row, got, want)
+		}
+		req.Release()
+	}
+	for i, rec := range rows {
+		want, _ := ref.Map(rec)
+		if keys[i] != want.Key {
+			t.Fatalf("row %d: key kept from a released request is %q, want %q", rec.Row, keys[i], want.Key)
+		}
+	}
+}
+
+// TestReleaseDropsHugeBuffer: a buffer grown by one huge row is not kept
+// for every later row.
+func TestReleaseDropsHugeBuffer(t *testing.T) {
+	m := compileCSV(t, benchConfigMapped, crmHeader...)
+	rec := crmRows(1)[0]
+	rec.Fields[9] = string(bytes.Repeat([]byte("x"), 2*maxSizeHint))
+	req, err := m.Map(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Release()
+	if req.buf != nil {
+		t.Fatalf("a released request keeps a buffer of %d bytes", cap(req.buf))
+	}
+}

@@ -86,15 +86,20 @@ func (m *Mapper) Map(rec *input.Record) (*Request, error) {
 	var st rowState
 	var keys rowKeys
 	m.matchKeys(rec, &keys, &st.errs)
-	req := &Request{Row: rec.Row, Line: rec.Line}
-	buf := make([]byte, 0, m.sizeHint.Load())
+	req := requests.Get().(*Request)
+	buf := req.buf[:0]
+	if cap(buf) == 0 {
+		buf = make([]byte, 0, m.sizeHint.Load())
+	}
+	*req = Request{Row: rec.Row, Line: rec.Line}
 	buf = m.appendKeys(buf, req, &keys)
 	buf = m.appendData(buf, rec, &keys, &st)
+	req.buf = buf
 	if st.errs != nil {
+		req.Release()
 		return nil, st.errs
 	}
 	req.Key = m.keyText(&keys)
-	req.buf = buf
 	req.Risky = st.risky
 	req.cuts, req.nCuts = st.cuts, st.nCuts
 	if n := int64(len(buf)); n > m.sizeHint.Load() && n < maxSizeHint {
