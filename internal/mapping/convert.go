@@ -157,6 +157,9 @@ type conv struct {
 	mapKeys    []string
 	mapDefault *val
 	mapAllowed string // up to five allowed values, for the unmapped message
+	// mapJSON holds the JSON of each map value, then of map_default's:
+	// mappedJSON's answers. Nil in the reference Mapper.
+	mapJSON [][]byte
 
 	phones *phoneCache
 }
@@ -169,12 +172,7 @@ func (c *conv) scalar(v *val, s string, jt jsonType) (empty bool, e *convErr) {
 		return true, nil
 	}
 	if jt == jsonString {
-		switch {
-		case c.lower:
-			s = strings.ToLower(s)
-		case c.upper:
-			s = strings.ToUpper(s)
-		}
+		s = c.transform(s)
 	}
 	if c.mapped {
 		return false, c.mapValue(v, s)
@@ -182,24 +180,62 @@ func (c *conv) scalar(v *val, s string, jt jsonType) (empty bool, e *convErr) {
 	return false, c.typed(v, s, jt)
 }
 
+// transform applies transform: lower or upper.
+func (c *conv) transform(s string) string {
+	switch {
+	case c.lower:
+		return strings.ToLower(s)
+	case c.upper:
+		return strings.ToUpper(s)
+	}
+	return s
+}
+
 // mapValue translates s through map: (exact, then case-insensitive), else
 // map_default.
 func (c *conv) mapValue(v *val, s string) *convErr {
-	if i, ok := c.mapExact[s]; ok {
+	switch i := c.mapIndex(s); {
+	case i < 0:
+		return c.unmapped()
+	case i == len(c.mapVals):
+		*v = *c.mapDefault
+	default:
 		*v = c.mapVals[i]
-		return nil
+	}
+	return nil
+}
+
+// mapIndex finds s in map: the index of its value in mapVals (an exact
+// match, else the first case-insensitive one), len(mapVals) for
+// map_default, -1 when s is unmapped.
+func (c *conv) mapIndex(s string) int {
+	if i, ok := c.mapExact[s]; ok {
+		return i
 	}
 	for i, k := range c.mapKeys {
 		if strings.EqualFold(k, s) {
-			*v = c.mapVals[i]
-			return nil
+			return i
 		}
 	}
 	if c.mapDefault != nil {
-		*v = *c.mapDefault
-		return nil
+		return len(c.mapVals)
 	}
+	return -1
+}
+
+func (c *conv) unmapped() *convErr {
 	return &convErr{kind: "unmapped value", reason: "is not in the map; allowed: " + c.mapAllowed}
+}
+
+// mappedJSON is scalar and appendJSON for a CSV cell of a mapped field
+// whose values were encoded at compile time (mapJSON): the value's JSON,
+// without converting anything per row.
+func (c *conv) mappedJSON(s string) ([]byte, *convErr) {
+	i := c.mapIndex(c.transform(s))
+	if i < 0 {
+		return nil, c.unmapped()
+	}
+	return c.mapJSON[i], nil
 }
 
 // typed applies the field's type to s, filling v.

@@ -288,6 +288,14 @@ func (cc *compiler) valueMap(f *Field, p *fieldPlan, at func(string) string) {
 		}
 	}
 	c.mapped = true
+	if !cc.reference {
+		for i := range c.mapVals {
+			c.mapJSON = append(c.mapJSON, c.mapVals[i].appendJSON(nil))
+		}
+		if c.mapDefault != nil {
+			c.mapJSON = append(c.mapJSON, c.mapDefault.appendJSON(nil))
+		}
+	}
 }
 
 // constant encodes a value: or default: constant, the action included.

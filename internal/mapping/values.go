@@ -81,6 +81,12 @@ func (p *fieldPlan) appendValue(dst []byte, rec *input.Record) ([]byte, bool, *F
 	case p.plain:
 		// Most columns are plain text: no conversion to run.
 		return jsonenc.AppendString(dst, s), true, nil
+	case p.conv.mapJSON != nil:
+		js, e := p.conv.mappedJSON(s)
+		if e != nil {
+			return dst, false, p.fail(rec, s, e)
+		}
+		return append(dst, js...), true, nil
 	}
 	var v val
 	empty, e := p.conv.scalar(&v, s, jsonString)
