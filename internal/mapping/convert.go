@@ -162,6 +162,10 @@ type conv struct {
 	mapJSON [][]byte
 
 	phones *phoneCache
+	// lowerEmail: a text cell is lower-cased and checked as an e-mail,
+	// nothing else (no map); scalar then runs toLowerEmail. False in the
+	// reference Mapper.
+	lowerEmail bool
 }
 
 // scalar converts s (already trimmed when it came from a CSV cell) into v,
@@ -172,12 +176,30 @@ func (c *conv) scalar(v *val, s string, jt jsonType) (empty bool, e *convErr) {
 		return true, nil
 	}
 	if jt == jsonString {
+		if c.lowerEmail {
+			return false, c.toLowerEmail(v, s)
+		}
 		s = c.transform(s)
 	}
 	if c.mapped {
 		return false, c.mapValue(v, s)
 	}
 	return false, c.typed(v, s, jt)
+}
+
+// toLowerEmail is scalar for a lower-cased e-mail (see conv.lowerEmail):
+// the same value and verdict, the usual address read once.
+func (c *conv) toLowerEmail(v *val, s string) *convErr {
+	lower, fast, ascii := lowerEmailASCII(s)
+	if !ascii {
+		lower = strings.ToLower(s)
+		fast = fastEmail(lower)
+	}
+	if !fast && !validEmailSlow(lower) {
+		return errInvalidEmail
+	}
+	v.k, v.s = vStr, lower
+	return nil
 }
 
 // transform applies transform: lower or upper.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"importer/internal/input"
@@ -95,6 +96,8 @@ match:
   phone: P
 fields:
   email: {column: E, transform: [lower], type: email}
+  email2: {column: E, transform: [lower], type: email, default: "Def@Example.COM"}
+  email3: {value: "Const@Example.COM", transform: [lower], type: email}
   plain: S
   plain2: {column: S}
   d: {column: D, type: date, layout: ["02.01.2006", "2006-01-02", "01/02/2006", "20060102"]}
@@ -155,7 +158,7 @@ func TestAlikeLinks(t *testing.T) {
 		want int
 	}{
 		{"fields.email (type email, lower) and match.email (validate email, lower)", m.fields[0], 0},
-		{"fields.plain", m.fields[1], -1},
+		{"fields.plain", m.fields[3], -1},
 		{"subscriptions[0].email (lower)", m.subs[0].addrs[0], 0},
 		{"subscriptions[1].email (upper)", m.subs[1].addrs[0], -1},
 		{"subscriptions[2].phone: the phone key's own spec is not linked to a subscription", m.subs[2].addrs[0], -1},
@@ -230,4 +233,40 @@ func TestReleaseDropsHugeBuffer(t *testing.T) {
 	if req.buf != nil {
 		t.Fatalf("a released request keeps a buffer of %d bytes", cap(req.buf))
 	}
+}
+
+// checkLowerEmail holds lowerEmailASCII to strings.ToLower then fastEmail.
+func checkLowerEmail(tb testing.TB, s string) {
+	tb.Helper()
+	lower, fast, ascii := lowerEmailASCII(s)
+	isASCII := true
+	for i := 0; i < len(s); i++ {
+		isASCII = isASCII && s[i] < 0x80
+	}
+	if ascii != isASCII {
+		tb.Fatalf("lowerEmailASCII(%q): ascii = %v", s, ascii)
+	}
+	if !ascii {
+		return
+	}
+	want := strings.ToLower(s)
+	if lower != want || fast != fastEmail(want) {
+		tb.Fatalf("lowerEmailASCII(%q) = %q, %v; ToLower + fastEmail give %q, %v", s, lower, fast, want, fastEmail(want))
+	}
+}
+
+func TestLowerEmailASCII(t *testing.T) {
+	for _, s := range []string{"", "@", "a@", "@b.c", "a@b", "a@b.c", "A@B.C", "Ivan.Petrov@Mail.RU", "a..b@c.d", ".a@b.c",
+		"a.@b.c", "a@.b.c", "a@b.c.", "a@b..c", "a@@b.c", "a@b@c.d", "a b@c.d", "a@b_c.d", "{x}@y.z", "a@b.c\n", "я@b.c",
+		"x+tag@sub.example.org", "o'brien@example.ie", strings.Repeat("a", 250) + "@b.cd", strings.Repeat("a", 249) + "@b.cd"} {
+		checkLowerEmail(t, s)
+	}
+}
+
+// FuzzLowerEmail: lowerEmailASCII is ToLower and fastEmail.
+func FuzzLowerEmail(f *testing.F) {
+	for _, s := range []string{"Ivan@Mail.RU", "a..b@c.d", "a@b", "@", "A.B@C.D."} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) { checkLowerEmail(t, s) })
 }

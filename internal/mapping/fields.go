@@ -79,6 +79,7 @@ func (cc *compiler) field(f *Field, r role) *fieldPlan {
 	cc.valueMap(f, p, at)
 	cc.fieldSource(f, r, p, at)
 	p.plain = p.conv.typ == typeString && !p.conv.lower && !p.conv.upper && !p.conv.mapped && p.conv.check == typeString
+	p.conv.lowerEmail = !cc.reference && p.conv.lower && !p.conv.mapped && textCheck(&p.conv) == 1
 	if f.Default != nil {
 		if f.Default.IsList && !p.list {
 			cc.addf(at("default"), "is a list, but the field is not (add split: to make it one)")
@@ -335,7 +336,7 @@ func (cc *compiler) scalarConst(k Const, c *conv, typed bool, path string) val {
 	if typed {
 		plain := *c
 		plain.mapped = false
-		plain.lower, plain.upper = false, false
+		plain.lower, plain.upper, plain.lowerEmail = false, false, false
 		var v val
 		empty, e := plain.scalar(&v, strings.TrimSpace(k.Text), jsonString)
 		switch {
