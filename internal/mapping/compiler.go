@@ -28,6 +28,7 @@ type compiler struct {
 	// skipKeyCheck: the sections that supply match keys failed to decode.
 	skipKeyCheck bool
 	phones       *phoneCache
+	reference    bool // build no fast path (see compile)
 
 	columns    []string
 	columnUses [][]string // config paths reading each column

@@ -53,6 +53,7 @@ const (
 	vDate               // t as "2006-01-02"
 	vTime               // t as RFC 3339
 	vIP                 // ip
+	vYMD                // i, a packYMD date (read by a digitDate), as "2006-01-02"
 )
 
 // val is one converted scalar. It is built on the stack: converting a cell
@@ -91,6 +92,10 @@ func (v *val) appendJSON(dst []byte) []byte {
 		dst = append(dst, '"')
 		dst = v.ip.AppendTo(dst)
 		return append(dst, '"')
+	case vYMD:
+		dst = append(dst, '"')
+		dst = appendYMD(dst, int(v.i))
+		return append(dst, '"')
 	}
 	return dst
 }
@@ -112,6 +117,8 @@ func (v *val) text() string {
 		return v.t.Format(time.RFC3339)
 	case vIP:
 		return v.ip.String()
+	case vYMD:
+		return string(appendYMD(nil, int(v.i)))
 	}
 	return ""
 }
@@ -140,6 +147,9 @@ type conv struct {
 	layouts []string
 	layDesc string // "in the layout 02.01.2006" for messages
 	loc     *time.Location
+	// digitDates holds, for a date field, the digitDate of each layout
+	// that has one (nil elsewhere); nil when none has.
+	digitDates []*digitDate
 
 	mapped     bool
 	mapExact   map[string]int
@@ -147,8 +157,15 @@ type conv struct {
 	mapKeys    []string
 	mapDefault *val
 	mapAllowed string // up to five allowed values, for the unmapped message
+	// mapJSON holds the JSON of each map value, then of map_default's:
+	// mappedJSON's answers. Nil in the reference Mapper.
+	mapJSON [][]byte
 
 	phones *phoneCache
+	// lowerEmail: a text cell is lower-cased and checked as an e-mail,
+	// nothing else (no map); scalar then runs toLowerEmail. False in the
+	// reference Mapper.
+	lowerEmail bool
 }
 
 // scalar converts s (already trimmed when it came from a CSV cell) into v,
@@ -159,12 +176,10 @@ func (c *conv) scalar(v *val, s string, jt jsonType) (empty bool, e *convErr) {
 		return true, nil
 	}
 	if jt == jsonString {
-		switch {
-		case c.lower:
-			s = strings.ToLower(s)
-		case c.upper:
-			s = strings.ToUpper(s)
+		if c.lowerEmail {
+			return false, c.toLowerEmail(v, s)
 		}
+		s = c.transform(s)
 	}
 	if c.mapped {
 		return false, c.mapValue(v, s)
@@ -172,24 +187,77 @@ func (c *conv) scalar(v *val, s string, jt jsonType) (empty bool, e *convErr) {
 	return false, c.typed(v, s, jt)
 }
 
+// toLowerEmail is scalar for a lower-cased e-mail (see conv.lowerEmail):
+// the same value and verdict, the usual address read once.
+func (c *conv) toLowerEmail(v *val, s string) *convErr {
+	lower, fast, ascii := lowerEmailASCII(s)
+	if !ascii {
+		lower = strings.ToLower(s)
+		fast = fastEmail(lower)
+	}
+	if !fast && !validEmailSlow(lower) {
+		return errInvalidEmail
+	}
+	v.k, v.s = vStr, lower
+	return nil
+}
+
+// transform applies transform: lower or upper.
+func (c *conv) transform(s string) string {
+	switch {
+	case c.lower:
+		return strings.ToLower(s)
+	case c.upper:
+		return strings.ToUpper(s)
+	}
+	return s
+}
+
 // mapValue translates s through map: (exact, then case-insensitive), else
 // map_default.
 func (c *conv) mapValue(v *val, s string) *convErr {
-	if i, ok := c.mapExact[s]; ok {
+	switch i := c.mapIndex(s); {
+	case i < 0:
+		return c.unmapped()
+	case i == len(c.mapVals):
+		*v = *c.mapDefault
+	default:
 		*v = c.mapVals[i]
-		return nil
+	}
+	return nil
+}
+
+// mapIndex finds s in map: the index of its value in mapVals (an exact
+// match, else the first case-insensitive one), len(mapVals) for
+// map_default, -1 when s is unmapped.
+func (c *conv) mapIndex(s string) int {
+	if i, ok := c.mapExact[s]; ok {
+		return i
 	}
 	for i, k := range c.mapKeys {
 		if strings.EqualFold(k, s) {
-			*v = c.mapVals[i]
-			return nil
+			return i
 		}
 	}
 	if c.mapDefault != nil {
-		*v = *c.mapDefault
-		return nil
+		return len(c.mapVals)
 	}
+	return -1
+}
+
+func (c *conv) unmapped() *convErr {
 	return &convErr{kind: "unmapped value", reason: "is not in the map; allowed: " + c.mapAllowed}
+}
+
+// mappedJSON is scalar and appendJSON for a CSV cell of a mapped field
+// whose values were encoded at compile time (mapJSON): the value's JSON,
+// without converting anything per row.
+func (c *conv) mappedJSON(s string) ([]byte, *convErr) {
+	i := c.mapIndex(c.transform(s))
+	if i < 0 {
+		return nil, c.unmapped()
+	}
+	return c.mapJSON[i], nil
 }
 
 // typed applies the field's type to s, filling v.

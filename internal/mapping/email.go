@@ -35,10 +35,23 @@ func dottedDomain(d string) bool {
 // atext of RFC 5322 (letters, digits and these) is what a dot-atom is made of.
 const atextSpecials = "!#$%&'*+-/=?^_`{|}~"
 
-func isAtext(c byte) bool {
-	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
-		strings.IndexByte(atextSpecials, c) >= 0
-}
+// atext marks the bytes of atextSpecials and the ASCII letters and digits:
+// one load per byte where a range test and a search of the specials cost
+// a tenth of validate's CPU.
+var atext = func() (t [256]bool) {
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	for c := 'a'; c <= 'z'; c++ {
+		t[c], t[c-'a'+'A'] = true, true
+	}
+	for i := 0; i < len(atextSpecials); i++ {
+		t[atextSpecials[i]] = true
+	}
+	return t
+}()
+
+func isAtext(c byte) bool { return atext[c] }
 
 // fastEmail reports whether s is local@domain with both parts ASCII
 // dot-atoms (no empty atoms) and a dot inside the domain.
@@ -67,4 +80,44 @@ func dotAtom(s string) bool {
 		prevDot = false
 	}
 	return !prevDot
+}
+
+// lowerEmailASCII is strings.ToLower then fastEmail, in one pass over an
+// ASCII address: the match key of most imports is an e-mail lower-cased
+// and checked. ascii is false, and the rest unset, when s holds a
+// non-ASCII byte (the caller takes the long way then).
+func lowerEmailASCII(s string) (lower string, fast, ascii bool) {
+	upper, at, domainDot := false, -1, false
+	ok := len(s) <= 254
+	prevDot := true // a dot-atom starts with no dot
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= utf8.RuneSelf:
+			return "", false, false
+		case c == '@':
+			if at >= 0 || prevDot { // a second @, an empty local part, or one ending in a dot
+				ok = false
+			}
+			at, prevDot = i, true
+			continue
+		case c == '.':
+			if prevDot {
+				ok = false
+			}
+			domainDot = domainDot || at >= 0
+			prevDot = true
+			continue
+		case 'A' <= c && c <= 'Z':
+			upper = true
+		case !atext[c]:
+			ok = false
+		}
+		prevDot = false
+	}
+	ok = ok && at > 0 && at < len(s)-1 && !prevDot && domainDot
+	if upper {
+		s = strings.ToLower(s)
+	}
+	return s, ok, true
 }

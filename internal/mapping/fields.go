@@ -33,8 +33,9 @@ type fieldPlan struct {
 	// replacedByKey is the index of the key whose item member has this
 	// member's name (batch items carry it once, as the key); -1 for none.
 	replacedByKey int
-	// valueOfKey is the index of the key whose spec this field is, so the
-	// key's converted value is sent as is; -1 for none.
+	// valueOfKey is the index of the key whose spec this field is, or
+	// whose cell it converts alike (see convertsAlike), so the key's
+	// encoded value is copied when the row has the key; -1 for none.
 	valueOfKey int
 	plain      bool   // a string with no transform, map or check: sent as read
 	spec       *Field // the spec it was compiled from
@@ -78,6 +79,7 @@ func (cc *compiler) field(f *Field, r role) *fieldPlan {
 	cc.valueMap(f, p, at)
 	cc.fieldSource(f, r, p, at)
 	p.plain = p.conv.typ == typeString && !p.conv.lower && !p.conv.upper && !p.conv.mapped && p.conv.check == typeString
+	p.conv.lowerEmail = !cc.reference && p.conv.lower && !p.conv.mapped && textCheck(&p.conv) == 1
 	if f.Default != nil {
 		if f.Default.IsList && !p.list {
 			cc.addf(at("default"), "is a list, but the field is not (add split: to make it one)")
@@ -287,6 +289,14 @@ func (cc *compiler) valueMap(f *Field, p *fieldPlan, at func(string) string) {
 		}
 	}
 	c.mapped = true
+	if !cc.reference {
+		for i := range c.mapVals {
+			c.mapJSON = append(c.mapJSON, c.mapVals[i].appendJSON(nil))
+		}
+		if c.mapDefault != nil {
+			c.mapJSON = append(c.mapJSON, c.mapDefault.appendJSON(nil))
+		}
+	}
 }
 
 // constant encodes a value: or default: constant, the action included.
@@ -326,7 +336,7 @@ func (cc *compiler) scalarConst(k Const, c *conv, typed bool, path string) val {
 	if typed {
 		plain := *c
 		plain.mapped = false
-		plain.lower, plain.upper = false, false
+		plain.lower, plain.upper, plain.lowerEmail = false, false, false
 		var v val
 		empty, e := plain.scalar(&v, strings.TrimSpace(k.Text), jsonString)
 		switch {

@@ -254,12 +254,80 @@ func (cc *compiler) linkKeys(slots []string, specs []keySpec) {
 			}
 		}
 	}
+	cc.linkAlikes()
+}
+
+// linkAlikes ties data fields and subscription addresses that convert a key's
+// cell exactly as the key does (an e-mail column lower-cased and checked
+// for the key, the data and the e-mail subscription) to that key, so the
+// row converts and encodes the value once.
+func (cc *compiler) linkAlikes() {
+	if cc.reference {
+		return
+	}
+	for i := range cc.keys {
+		k := cc.keys[i].p
+		for _, p := range cc.fields {
+			if p.valueOfKey < 0 && (p.replacedByKey < 0 || p.replacedByKey == i) && convertsAlike(k, p) {
+				p.valueOfKey = i
+			}
+		}
+		for s := range cc.subs {
+			for _, a := range cc.subs[s].addrs {
+				if a.valueOfKey < 0 && convertsAlike(k, a) {
+					a.valueOfKey = i
+				}
+			}
+		}
+	}
+}
+
+// convertsAlike reports whether a and b turn every cell into the same
+// value, or both refuse it: the same CSV column, the same transform, no
+// map, constant, default, list or action, and the same check: none, or
+// an e-mail's (type email and validate: email check alike). JSONL values
+// are not compared: a JSON number is a string field's raw number but an
+// e-mail field's invalid value.
+func convertsAlike(a, b *fieldPlan) bool {
+	switch {
+	case a.src.jsonl || b.src.jsonl || a.src.idx < 0 || a.src.idx != b.src.idx:
+		return false
+	case a.hasConst || b.hasConst || a.hasDef || b.hasDef || a.list || b.list || a.actOpen != nil || b.actOpen != nil:
+		return false
+	case a.conv.mapped || b.conv.mapped || a.conv.lower != b.conv.lower || a.conv.upper != b.conv.upper:
+		return false
+	}
+	ka, kb := textCheck(&a.conv), textCheck(&b.conv)
+	return ka >= 0 && ka == kb
+}
+
+// textCheck is what a conversion of text checks: 0 for nothing, 1 for an
+// e-mail; -1 for any other conversion.
+func textCheck(c *conv) int {
+	switch {
+	case c.typ == typeString && c.check == typeString:
+		return 0
+	case c.typ == typeString && c.check == typeEmail, c.typ == typeEmail && c.check == typeString:
+		return 1
+	}
+	return -1
 }
 
 // rowKeys holds a row's converted key values, by slot index.
 type rowKeys struct {
 	vals    [2]val
 	present [2]bool
+	// js is where appendKeys encoded each present key's value in the
+	// request buffer: [start, end). The item keys, the data field that is
+	// the key and a subscription address converting the same cell alike
+	// copy these bytes rather than encode the value again.
+	js [2][2]int
+}
+
+// appendJSON appends the JSON of present key i, copied from where
+// appendKeys encoded it in buf (which dst extends).
+func (k *rowKeys) appendJSON(dst []byte, i int) []byte {
+	return append(dst, dst[k.js[i][0]:k.js[i][1]]...)
 }
 
 // Key returns the row's match key as Map would set Request.Key, without
@@ -351,7 +419,9 @@ func (m *Mapper) appendKeys(buf []byte, req *Request, keys *rowKeys) []byte {
 				buf = append(buf, ',')
 			}
 			buf = append(buf, m.keys[i].single...)
+			keys.js[i][0] = len(buf)
 			buf = keys.vals[i].appendJSON(buf)
+			keys.js[i][1] = len(buf)
 		}
 	}
 	req.itemAt = len(buf)
@@ -361,7 +431,7 @@ func (m *Mapper) appendKeys(buf []byte, req *Request, keys *rowKeys) []byte {
 				buf = append(buf, ',')
 			}
 			buf = append(buf, m.keys[i].item...)
-			buf = keys.vals[i].appendJSON(buf)
+			buf = keys.appendJSON(buf, i)
 		}
 	}
 	req.dataAt = len(buf)

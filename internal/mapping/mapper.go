@@ -34,11 +34,19 @@ const maxSizeHint = 16 << 10
 // dotted paths. It fails with a *[ConfigError] for a config problem and a
 // *[HeaderError] listing every mapped column the header lacks.
 func Compile(cfg *Config, header []string) (*Mapper, error) {
+	return compile(cfg, header, false)
+}
+
+// compile is Compile; reference leaves out every fast path (values shared
+// with a key, dates read without time.Parse, pre-encoded map values), so
+// that differential tests can hold the fast paths to the plain code.
+func compile(cfg *Config, header []string, reference bool) (*Mapper, error) {
 	mode := modeJSONL
 	if header != nil {
 		mode = modeCSV
 	}
 	cc := newCompiler(cfg, mode, header)
+	cc.reference = reference
 	cc.build()
 	if len(cc.problems) > 0 {
 		return nil, newConfigError(cc.problems)
@@ -78,15 +86,20 @@ func (m *Mapper) Map(rec *input.Record) (*Request, error) {
 	var st rowState
 	var keys rowKeys
 	m.matchKeys(rec, &keys, &st.errs)
-	req := &Request{Row: rec.Row, Line: rec.Line}
-	buf := make([]byte, 0, m.sizeHint.Load())
+	req := requests.Get().(*Request)
+	buf := req.buf[:0]
+	if cap(buf) == 0 {
+		buf = make([]byte, 0, m.sizeHint.Load())
+	}
+	*req = Request{Row: rec.Row, Line: rec.Line}
 	buf = m.appendKeys(buf, req, &keys)
 	buf = m.appendData(buf, rec, &keys, &st)
+	req.buf = buf
 	if st.errs != nil {
+		req.Release()
 		return nil, st.errs
 	}
 	req.Key = m.keyText(&keys)
-	req.buf = buf
 	req.Risky = st.risky
 	req.cuts, req.nCuts = st.cuts, st.nCuts
 	if n := int64(len(buf)); n > m.sizeHint.Load() && n < maxSizeHint {
@@ -109,7 +122,7 @@ func (m *Mapper) appendData(buf []byte, rec *input.Record, keys *rowKeys, st *ro
 			}
 			at := len(buf)
 			buf = append(buf, p.prefix...)
-			buf = keys.vals[p.valueOfKey].appendJSON(buf)
+			buf = keys.appendJSON(buf, p.valueOfKey)
 			st.addCut(p.replacedByKey >= 0, at, len(buf))
 			continue
 		}
@@ -118,6 +131,6 @@ func (m *Mapper) appendData(buf []byte, rec *input.Record, keys *rowKeys, st *ro
 		cut := p.replacedByKey >= 0 && keys.present[p.replacedByKey]
 		buf = appendMember(buf, dataAt, p, cut, rec, st)
 	}
-	buf = m.appendSubscriptions(buf, dataAt, rec, st)
+	buf = m.appendSubscriptions(buf, dataAt, rec, keys, st)
 	return append(buf, '}')
 }

@@ -443,7 +443,8 @@ func FuzzMap(f *testing.F) {
 
 func TestTrimSpace(t *testing.T) {
 	for _, s := range []string{"", "a", " a ", "\ta\n", "Анна", " Анна", "Анна\u00a0", "\u00a0Анна", "\u3000x\u3000",
-		"x\u2028", "\u0085x", "a b", "\x01a", "a\x7f", "я я", "\u2009Анна\u2009", "\xff", " \xff "} {
+		"x\u2028", "\u0085x", "a b", "\x01a", "a\x7f", "я я", "\u2009Анна\u2009", "\xff", " \xff ",
+		"я", "Ё", "ж\u1680", "ё\u205f", "\u00a0", "\u0085", "\u3000", "\xa0", "a\xc2", "中文", "中\u2029", "€"} {
 		if got, want := trimSpace(s), strings.TrimSpace(s); got != want {
 			t.Errorf("trimSpace(%q) = %q, strings.TrimSpace gives %q", s, got, want)
 		}

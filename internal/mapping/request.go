@@ -3,12 +3,14 @@ package mapping
 import (
 	"bytes"
 	"strconv"
+	"sync"
 
 	"importer/internal/jsonenc"
 )
 
 // Request is one mapped row: the profile's match keys and data, encoded.
-// It is immutable and safe to share between goroutines.
+// It is immutable and safe to share between goroutines until its owner
+// calls Release.
 type Request struct {
 	Row, Line int64
 	// Key is the match key as text: the e-mail as sent, the phone in E.164,
@@ -60,6 +62,26 @@ type Request struct {
 	dataAt int
 	cuts   [2][2]int
 	nCuts  int
+}
+
+// requests holds released Requests, their buffers kept, for Map to fill
+// again: a run that releases each request once it is done with it maps
+// without allocating, which spares the collector about 600 bytes a row.
+var requests = sync.Pool{New: func() any { return new(Request) }}
+
+// Release hands r back to be reused by a later Map. Call it once, when
+// nothing will read r again: in a dry run after the row's verdict is
+// recorded, in a run after the sender is done with every request holding
+// it (retries included). r must not be used after it, but r.Key may:
+// it never shares r's memory. A request that is never released is simply
+// collected.
+func (r *Request) Release() {
+	buf := r.buf[:0]
+	if cap(buf) > maxSizeHint {
+		buf = nil // one huge row must not pin its buffer
+	}
+	*r = Request{buf: buf}
+	requests.Put(r)
 }
 
 // AppendSingle appends the members of a single-profile request, without

@@ -110,7 +110,7 @@ func (cc *compiler) subscriptionOptions(path string, s *Subscription, sp *subPla
 
 // appendSubscriptions appends `"subscriptions":[...]` to the data object
 // opened at objAt, or nothing when no entry has an address in this row.
-func (m *Mapper) appendSubscriptions(buf []byte, objAt int, rec *input.Record, st *rowState) []byte {
+func (m *Mapper) appendSubscriptions(buf []byte, objAt int, rec *input.Record, keys *rowKeys, st *rowState) []byte {
 	if len(m.subs) == 0 {
 		return buf
 	}
@@ -121,7 +121,7 @@ func (m *Mapper) appendSubscriptions(buf []byte, objAt int, rec *input.Record, s
 	buf = append(buf, `"subscriptions":[`...)
 	listAt := len(buf)
 	for i := range m.subs {
-		buf = m.subs[i].appendEntry(buf, listAt, rec, st)
+		buf = m.subs[i].appendEntry(buf, listAt, rec, keys, st)
 	}
 	if len(buf) == listAt {
 		return buf[:start]
@@ -132,14 +132,14 @@ func (m *Mapper) appendSubscriptions(buf []byte, objAt int, rec *input.Record, s
 // appendEntry appends one subscription object to the list opened at listAt,
 // or nothing when the row has no address for it (or a bad one: the problem
 // goes to st.errs).
-func (s *subPlan) appendEntry(buf []byte, listAt int, rec *input.Record, st *rowState) []byte {
+func (s *subPlan) appendEntry(buf []byte, listAt int, rec *input.Record, keys *rowKeys, st *rowState) []byte {
 	entryAt := len(buf)
 	if len(buf) > listAt {
 		buf = append(buf, ',')
 	}
 	headAt := len(buf)
 	buf = append(buf, s.head...)
-	buf, keep := s.appendAddrs(buf, rec, st)
+	buf, keep := s.appendAddrs(buf, rec, keys, st)
 	if !keep {
 		return buf[:entryAt]
 	}
@@ -159,7 +159,7 @@ func (s *subPlan) appendEntry(buf []byte, listAt int, rec *input.Record, st *row
 // address (for push: the subscription id) is empty: no subscription in this
 // row; and when an address is refused, or an earlier one is empty while the
 // last is not (the problem goes to st.errs).
-func (s *subPlan) appendAddrs(buf []byte, rec *input.Record, st *rowState) (_ []byte, keep bool) {
+func (s *subPlan) appendAddrs(buf []byte, rec *input.Record, keys *rowKeys, st *rowState) (_ []byte, keep bool) {
 	var missing *fieldPlan
 	for j, a := range s.addrs {
 		buf = append(buf, ',')
@@ -169,7 +169,10 @@ func (s *subPlan) appendAddrs(buf []byte, rec *input.Record, st *rowState) (_ []
 		buf = append(buf, a.prefix...)
 		var ok bool
 		var fe *FieldError
-		if buf, ok, fe = a.appendOwn(buf, rec); fe != nil {
+		if a.valueOfKey >= 0 && keys.present[a.valueOfKey] {
+			// The key's own cell, converted alike: its bytes, once more.
+			buf, ok = keys.appendJSON(buf, a.valueOfKey), true
+		} else if buf, ok, fe = a.appendOwn(buf, rec); fe != nil {
 			st.errs.add(fe)
 			return buf, false
 		}

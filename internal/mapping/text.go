@@ -18,10 +18,17 @@ func trimSpace(s string) string {
 	if c := s[0]; c <= ' ' || c == 0xC2 || c == 0xE1 || c == 0xE2 || c == 0xE3 {
 		return strings.TrimSpace(s)
 	}
-	if c := s[len(s)-1]; c < utf8.RuneSelf {
+	n := len(s)
+	if c := s[n-1]; c < utf8.RuneSelf {
 		if c <= ' ' {
 			return strings.TrimSpace(s)
 		}
+		return s
+	}
+	// A non-ASCII space at the end starts with C2 two bytes before the end
+	// or with E1, E2, E3 three bytes before it; a Cyrillic letter (D0, D1)
+	// does neither, and needs no decoding.
+	if n >= 2 && s[n-2] != 0xC2 && (n < 3 || s[n-3] < 0xE1 || s[n-3] > 0xE3) {
 		return s
 	}
 	if r, _ := utf8.DecodeLastRuneInString(s); unicode.IsSpace(r) {

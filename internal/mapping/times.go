@@ -59,6 +59,24 @@ func (cc *compiler) timeOptions(f *Field, p *fieldPlan, at func(string) string) 
 	}
 	p.conv.layouts = layouts
 	p.conv.layDesc = describeLayouts(layouts)
+	if t == typeDate && !cc.reference {
+		p.conv.digitDates = digitDates(layouts)
+	}
+}
+
+// digitDates compiles the digitDate of each layout (nil where there is
+// none); nil when no layout has one.
+func digitDates(layouts []string) []*digitDate {
+	var out []*digitDate
+	for i, l := range layouts {
+		if dd := compileDigitDate(l); dd != nil {
+			if out == nil {
+				out = make([]*digitDate, len(layouts))
+			}
+			out[i] = dd
+		}
+	}
+	return out
 }
 
 // layouts resolves the layout names of a field and checks the rest.
@@ -114,7 +132,7 @@ func dateLayout(l string) bool {
 
 // toTime parses a date or datetime into v.
 func (c *conv) toTime(v *val, s string) *convErr {
-	t, bad, ok := c.parseTime(s)
+	t, ymd, bad, ok := c.parseTime(s)
 	what, kind, k := "date", "invalid date", vDate
 	if c.typ == typeDatetime {
 		what, kind, k = "date and time", "invalid datetime", vTime
@@ -124,20 +142,33 @@ func (c *conv) toTime(v *val, s string) *convErr {
 		return &convErr{kind: kind, reason: "is not a valid " + what + ": " + bad}
 	case !ok:
 		return &convErr{kind: kind, reason: "is not a " + what + " " + c.layDesc}
+	case ymd > 0:
+		v.k, v.i = vYMD, int64(ymd)
+		return nil
 	}
 	v.k, v.t = k, t
 	return nil
 }
 
 // parseTime tries each layout. When s has a layout's shape but an
-// impossible value (31.02.1990), bad says what is out of range.
-func (c *conv) parseTime(s string) (t time.Time, bad string, ok bool) {
+// impossible value (31.02.1990), bad says what is out of range. A date
+// read by a digitDate comes back as ymd (packYMD, > 0), t left zero.
+func (c *conv) parseTime(s string) (t time.Time, ymd int, bad string, ok bool) {
 	loc := c.loc
 	if loc == nil {
 		loc = time.UTC
 	}
-	for _, l := range c.layouts {
+	for i, l := range c.layouts {
 		var why string
+		if c.digitDates != nil && c.digitDates[i] != nil {
+			if ymd, why, ok = c.digitDates[i].read(s); ok {
+				return time.Time{}, ymd, "", true
+			}
+			if bad == "" {
+				bad = why
+			}
+			continue
+		}
 		switch l {
 		case layoutExcel:
 			t, why, ok = parseExcel(s, loc)
@@ -149,13 +180,13 @@ func (c *conv) parseTime(s string) (t time.Time, bad string, ok bool) {
 			t, why, ok = parseLayout(l, s, loc)
 		}
 		if ok {
-			return t, "", true
+			return t, 0, "", true
 		}
 		if bad == "" {
 			bad = why
 		}
 	}
-	return time.Time{}, bad, false
+	return time.Time{}, 0, bad, false
 }
 
 // parseLayout parses s by a Go layout; why is set when s has the layout's

@@ -68,11 +68,13 @@ func (p *fieldPlan) appendOwn(dst []byte, rec *input.Record) ([]byte, bool, *Fie
 // appendValue appends the field's JSON value (a list for list fields),
 // without the action wrapper. It reports false when there is nothing to send.
 func (p *fieldPlan) appendValue(dst []byte, rec *input.Record) ([]byte, bool, *FieldError) {
-	c := p.input(rec)
-	if c.json {
-		return p.appendJSONValue(dst, rec, c.v)
+	if p.src.jsonl {
+		return p.appendJSONValue(dst, rec, p.src.lookup(rec.Object))
 	}
-	s := trimSpace(c.s)
+	var s string
+	if i := p.src.idx; uint(i) < uint(len(rec.Fields)) {
+		s = trimSpace(rec.Fields[i])
+	}
 	switch {
 	case s == "":
 		return dst, false, nil
@@ -81,6 +83,12 @@ func (p *fieldPlan) appendValue(dst []byte, rec *input.Record) ([]byte, bool, *F
 	case p.plain:
 		// Most columns are plain text: no conversion to run.
 		return jsonenc.AppendString(dst, s), true, nil
+	case p.conv.mapJSON != nil:
+		js, e := p.conv.mappedJSON(s)
+		if e != nil {
+			return dst, false, p.fail(rec, s, e)
+		}
+		return append(dst, js...), true, nil
 	}
 	var v val
 	empty, e := p.conv.scalar(&v, s, jsonString)
@@ -151,6 +159,17 @@ func (p *fieldPlan) appendList(dst []byte, rec *input.Record, s string, arr []an
 	for s != "" {
 		var part string
 		part, s = p.nextPart(s)
+		if p.plain {
+			// Plain text elements (tags, cities): nothing to convert.
+			if part != "" {
+				if n > 0 {
+					dst = append(dst, ',')
+				}
+				dst = jsonenc.AppendString(dst, part)
+				n++
+			}
+			continue
+		}
 		var v val
 		empty, e := p.conv.scalar(&v, part, jsonString)
 		if e != nil {

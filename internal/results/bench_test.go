@@ -13,26 +13,33 @@ var benchRow = Row{
 	ErrorCode: "404", Error: `API error 404: Profile not found (matching: email, "ivan.petrov@example.com")`, Attempts: 3,
 }
 
+// benchValidRow is the line of every valid row of a dry run: a key and a
+// status.
+var benchValidRow = Row{Row: 123456, Line: 123460, Key: "ivan.petrov123456@example.com", Status: StatusValid}
+
 func BenchmarkJournalWrite(b *testing.B) {
 	for _, f := range formats {
-		b.Run(f.name, func(b *testing.B) {
-			j, err := OpenJournal(filepath.Join(b.TempDir(), "bench"+f.ext), false)
-			if err != nil {
-				b.Fatal(err)
-			}
-			r := benchRow
-			b.ReportAllocs()
-			for b.Loop() {
-				r.Row++
-				if err := j.Write(&r); err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.StopTimer()
-			if err := j.Close(); err != nil {
-				b.Fatal(err)
-			}
-		})
+		b.Run(f.name, func(b *testing.B) { benchJournalWrite(b, f.ext, benchRow) })
+		b.Run(f.name+"-valid", func(b *testing.B) { benchJournalWrite(b, f.ext, benchValidRow) })
+	}
+}
+
+func benchJournalWrite(b *testing.B, ext string, row Row) {
+	j, err := OpenJournal(filepath.Join(b.TempDir(), "bench"+ext), false)
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := row
+	b.ReportAllocs()
+	for b.Loop() {
+		r.Row++
+		if err := j.Write(&r); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	if err := j.Close(); err != nil {
+		b.Fatal(err)
 	}
 }
 

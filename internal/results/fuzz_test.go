@@ -279,6 +279,7 @@ func FuzzJournalCSVLine(f *testing.F) {
 	f.Add(int64(1), int64(2), "a@b.c", "ok", "5f4fa1a5ce9448665fef548e", "", "", 1)
 	f.Add(int64(7), int64(9), " lead", "invalid", "", "invalid_phone", "column \"Телефон\": \"12,345\"\r\nx", 0)
 	f.Add(int64(0), int64(0), `\.`, "failed", "", "HTTP 503", "\t", -1)
+	f.Add(int64(3), int64(4), "\v", "\u0085x", "\u00a0", "\f", "\x1c\x08", 2)
 	f.Fuzz(func(t *testing.T, row, line int64, key, status, pid, code, msg string, attempts int) {
 		r := Row{Row: row, Line: line, Key: key, Status: Status(status), ProfileID: pid, ErrorCode: code, Error: msg, Attempts: attempts}
 		var buf bytes.Buffer

@@ -17,7 +17,7 @@ import (
 )
 
 // Scenario names, in the order Run executes them; Config.Only picks among them.
-var ScenarioNames = []string{"validate", "rss", "send", "rate", "latency", "aimd", "gobench"}
+var ScenarioNames = []string{"validate", "cpu", "rss", "send", "rate", "latency", "aimd", "gobench"}
 
 // Config says what Run measures and where. Zero fields take the defaults of
 // DefaultConfig.
@@ -31,6 +31,7 @@ type Config struct {
 	Seed     uint64   // generator seed
 
 	ParseRows int64  // rows of the validate-throughput file
+	CPURows   int64  // rows of the validate CPU-per-row file
 	Repeat    int    // runs of each throughput measurement; the best is kept
 	BigBytes  int64  // least size of the peak-RSS file
 	BigConfig string // mapping of the peak-RSS validate: text, phone or full
@@ -60,7 +61,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		Out: "bench-out", Importer: "bin/importer", FakeAPI: "bin/fakeapi", Go: "go", Seed: 1,
-		ParseRows: 300_000, Repeat: 3, BigBytes: 1 << 30, BigConfig: MapFull, SendConfig: MapText,
+		ParseRows: 300_000, CPURows: 1_000_000, Repeat: 3, BigBytes: 1 << 30, BigConfig: MapFull, SendConfig: MapText,
 		SendRows: 30_000, BatchRows: 300_000, BareConcurrency: []int{4, 16, 64}, PaceSeconds: 10,
 		GoBenchPkgs: []string{"./internal/input", "./internal/mapping", "./internal/sender", "./internal/results", "./internal/jsonenc"},
 		GoBenchTime: "300ms",
@@ -88,6 +89,7 @@ func (c *Config) fill() {
 	setS(&c.SendConfig, d.SendConfig)
 	setS(&c.GoBenchTime, d.GoBenchTime)
 	setI(&c.ParseRows, d.ParseRows)
+	setI(&c.CPURows, d.CPURows)
 	setI(&c.BigBytes, d.BigBytes)
 	setI(&c.SendRows, d.SendRows)
 	setI(&c.BatchRows, d.BatchRows)
@@ -175,11 +177,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	r.rep.Machine.Importer = r.importerVersion(ctx)
 
 	steps := map[string]func(context.Context, *Scenario) error{
-		"validate": r.validate, "rss": r.rss, "send": r.send, "rate": r.rate,
+		"validate": r.validate, "cpu": r.cpu, "rss": r.rss, "send": r.send, "rate": r.rate,
 		"latency": r.latency, "aimd": r.aimd, "gobench": r.gobench,
 	}
 	titles := map[string]string{
 		"validate": "validate throughput vs bare encoding/csv",
+		"cpu":      "validate CPU per row vs a hand-written loop; the cost of phones",
 		"rss":      "peak RSS of validate on a ≥ " + humanBytes(cfg.BigBytes) + " file",
 		"send":     "run vs a bare keep-alive client; batches",
 		"rate":     fmt.Sprintf("rate accuracy, --rate 200 for %d s", cfg.PaceSeconds),

@@ -18,16 +18,21 @@ var configs embed.FS
 
 // Mapping configs by name: testdata/NAME.yaml.
 const (
-	MapText  = "text"  // every column as plain text
-	MapPhone = "phone" // text, with the phone column parsed to E.164
-	MapFull  = "full"  // the realistic import: types, maps, subscriptions
+	MapText        = "text"         // every column as plain text
+	MapPhone       = "phone"        // text, with the phone column parsed to E.164
+	MapFull        = "full"         // the realistic import: types, maps, subscriptions
+	MapMapped      = "mapped"       // the CPU target's 10-column mapping, phone as text (hand.go's)
+	MapMappedPhone = "mapped-phone" // mapped, with the phone parsed
 )
+
+// mapNames are the configs writeConfigs writes.
+var mapNames = []string{MapText, MapPhone, MapFull, MapMapped, MapMappedPhone}
 
 // writeConfigs copies the embedded configs into dir and returns their paths
 // by name.
 func writeConfigs(dir string) (map[string]string, error) {
 	out := map[string]string{}
-	for _, name := range []string{MapText, MapPhone, MapFull} {
+	for _, name := range mapNames {
 		b, err := configs.ReadFile("testdata/" + name + ".yaml")
 		if err != nil {
 			return nil, fmt.Errorf("configs: %w", err)

@@ -11,6 +11,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -30,7 +32,56 @@ type procResult struct {
 	MaxRSS int64         // peak resident set in KiB; -1 when the platform does not say
 	CPU    time.Duration // user + system CPU time
 	Exit   int
-	Stderr string // the last lines, for error messages
+	Stderr string  // the last lines, for error messages
+	GC     gcStats // with runOpts.gctrace
+}
+
+// runOpts are the extras of one importer run.
+type runOpts struct {
+	env     []string // added to the child's environment (after ours)
+	gctrace bool     // GODEBUG=gctrace=1: count the collections and the largest heap
+}
+
+// gcStats is what the runtime's gctrace lines said about a run.
+type gcStats struct {
+	Count    int   // collections
+	PeakHeap int64 // the largest Go heap seen at the start or end of a collection, bytes
+}
+
+// gcLine is a gctrace line: "gc 12 @1.5s 3%: ... 41->43->6 MB, 82 MB goal, ...";
+// its A->B->C are the heap at the start and end of the collection and
+// the live heap after it (MB = 2^20 bytes).
+var gcLine = regexp.MustCompile(`^gc \d+ @.* (\d+)->(\d+)->(\d+) MB`)
+
+// gcTrace is a child's stderr: gctrace lines are counted, the others go
+// on to rest.
+type gcTrace struct {
+	rest    io.Writer
+	partial []byte
+	stats   gcStats
+}
+
+func (g *gcTrace) Write(p []byte) (int, error) {
+	g.partial = append(g.partial, p...)
+	for {
+		i := bytes.IndexByte(g.partial, '\n')
+		if i < 0 {
+			break
+		}
+		line := g.partial[:i+1]
+		if m := gcLine.FindSubmatch(line); m != nil {
+			g.stats.Count++
+			for _, v := range m[1:3] {
+				if n, err := strconv.ParseInt(string(v), 10, 64); err == nil {
+					g.stats.PeakHeap = max(g.stats.PeakHeap, n<<20)
+				}
+			}
+		} else {
+			_, _ = g.rest.Write(line)
+		}
+		g.partial = append(g.partial[:0], g.partial[i+1:]...)
+	}
+	return len(p), nil
 }
 
 // summary is the part of the importer's --summary file the scenarios read.
@@ -60,6 +111,18 @@ func childEnv(extra ...string) []string {
 		env = append(env, kv)
 	}
 	return append(env, extra...)
+}
+
+// envPrefix renders a run's extra environment for a command line.
+func envPrefix(o runOpts) string {
+	var b strings.Builder
+	for _, kv := range o.env {
+		b.WriteString(shellQuote(kv) + " ")
+	}
+	if o.gctrace {
+		b.WriteString("GODEBUG=gctrace=1 ")
+	}
+	return b.String()
 }
 
 // shellLine renders a command as a shell would take it, the token shown as
@@ -105,6 +168,11 @@ func (t *tailBuffer) Write(p []byte) (int, error) {
 // when not empty). Exit codes 0 and 2 (some rows invalid) are success; any
 // other is an error naming the command and the end of its stderr.
 func (r *runner) runImporter(ctx context.Context, args []string, summaryPath string) (procResult, summary, error) {
+	return r.runImporterWith(ctx, args, summaryPath, runOpts{})
+}
+
+// runImporterWith is runImporter with extras.
+func (r *runner) runImporterWith(ctx context.Context, args []string, summaryPath string, o runOpts) (procResult, summary, error) {
 	var sum summary
 	if summaryPath != "" {
 		_ = os.Remove(summaryPath) // never read a previous run's summary
@@ -113,13 +181,25 @@ func (r *runner) runImporter(ctx context.Context, args []string, summaryPath str
 	if len(args) > 0 && args[0] == "run" {
 		envName, env = envImporterToken, childEnv(envImporterToken+"="+r.token)
 	}
+	env = append(env, o.env...)
+	var gc *gcTrace
+	if o.gctrace {
+		env = append(env, "GODEBUG=gctrace=1")
+	}
 	line := shellLine(envName, r.cfg.Importer, args)
+	if len(o.env) > 0 || o.gctrace {
+		line = envPrefix(o) + line
+	}
 	r.logf("  $ %s", line)
 	cmd := exec.CommandContext(ctx, r.cfg.Importer, args...)
 	cmd.Dir = r.cfg.Dir
 	cmd.Env = env
 	tail := &tailBuffer{max: 2048}
 	cmd.Stdout, cmd.Stderr = io.Discard, tail
+	if o.gctrace {
+		gc = &gcTrace{rest: tail}
+		cmd.Stderr = gc
+	}
 	start := time.Now()
 	err := cmd.Start()
 	var hwm int64 = -1
@@ -132,6 +212,9 @@ func (r *runner) runImporter(ctx context.Context, args []string, summaryPath str
 		hwm = <-sampled
 	}
 	res := procResult{Wall: time.Since(start), MaxRSS: -1, Exit: -1, Stderr: string(tail.buf)}
+	if gc != nil {
+		res.GC = gc.stats
+	}
 	if cmd.ProcessState != nil {
 		res.Exit = cmd.ProcessState.ExitCode()
 		res.MaxRSS = hwm

@@ -46,6 +46,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&report, "report", "", "markdown report `file` (default BENCHMARKS.md for a full run, OUT/BENCHMARKS.partial.md for -only)")
 	fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "generator `seed`")
 	fs.Int64Var(&cfg.ParseRows, "parse-rows", cfg.ParseRows, "`rows` of the validate-throughput file")
+	fs.Int64Var(&cfg.CPURows, "cpu-rows", cfg.CPURows, "`rows` of the validate CPU-per-row file")
 	fs.IntVar(&cfg.Repeat, "repeat", cfg.Repeat, "runs of each throughput measurement; the best is kept")
 	fs.StringVar(&bigSize, "big-size", strconv.FormatInt(cfg.BigBytes, 10), "least `size` of the peak-RSS file (e.g. 1GiB)")
 	fs.StringVar(&cfg.BigConfig, "big-config", cfg.BigConfig, "`mapping` of the peak-RSS validate: text, phone or full")
