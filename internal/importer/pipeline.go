@@ -57,7 +57,8 @@ type outcome struct {
 	column    string // the column an invalid row failed on
 	fields    []string
 	raw       []byte
-	announced bool // recorded in flight in the journal (a row using incr/add/delete)
+	announced bool             // recorded in flight in the journal (a row using incr/add/delete)
+	req       *mapping.Request // a sent row's request, released when its result comes
 	fp        state.Fingerprint
 	hasFP     bool // with --state: stored when the row ends ok
 	stateOnly bool // an earlier run's ok row: stored in the state, no journal line
@@ -405,7 +406,12 @@ func (p *pipeline) dispatch(ordered <-chan *chunk, jobs chan<- []sender.Job, loc
 				p.notSent.Add(int64(len(c.items) - i))
 				break
 			}
-			outs, send = p.route(&c.items[i], outs, send)
+			it, sent := &c.items[i], len(send)
+			outs, send = p.route(it, outs, send)
+			if it.req != nil && len(send) == sent {
+				it.req.Release() // not sent: its outcome holds no part of it
+			}
+			it.req = nil // a sent one is the sender's until its result
 		}
 		if len(outs) > 0 {
 			p.emit(local, outs)
@@ -470,7 +476,7 @@ func (p *pipeline) route(it *item, outs []outcome, send []sender.Job) ([]outcome
 	}
 	p.mu.Lock()
 	p.inflight[rec.Row] = outcome{row: results.Row{Row: rec.Row, Line: rec.Line, Key: it.req.Key}, fields: rec.Fields, raw: rec.Raw,
-		fp: it.fp, hasFP: it.hasFP}
+		fp: it.fp, hasFP: it.hasFP, req: it.req}
 	p.mu.Unlock()
 	if send == nil {
 		send = make([]sender.Job, 0, chunkSize)
@@ -579,6 +585,12 @@ func (p *pipeline) fromSender(r sender.Result) (outcome, bool) {
 	o := p.inflight[r.ID]
 	delete(p.inflight, r.ID)
 	p.mu.Unlock()
+	if o.req != nil {
+		// The sender sends a job's result after its last use of the
+		// payload (retries, splits and single resends included).
+		o.req.Release()
+		o.req = nil
+	}
 	row := &o.row
 	row.ProfileID, row.ErrorCode, row.Error, row.Attempts = r.ProfileID, r.Code, r.Error, r.Attempts
 	switch r.Status {
