@@ -36,9 +36,21 @@ var version = ""
 // before it runs. A run whose live heap is larger only collects more often.
 const defaultMemoryLimit = 48 << 20
 
+// defaultGCPercent lets the heap grow to five times the live heap before a
+// collection, under the memory limit above: a run's live heap is a few MB
+// and its garbage is most of the allocation, so the default of 100
+// collected every few MB and cost about a quarter of validate's CPU
+// (1M rows, 10 columns: 2.6–2.8 s user at 100, 1.9–2.1 s at 400, peak RSS
+// 33 MB and 49–57 MB). The limit still bounds the heap when the live part
+// grows. GOGC in the environment overrides it.
+const defaultGCPercent = 400
+
 func main() {
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(defaultMemoryLimit)
+	}
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(defaultGCPercent)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	sigs := make(chan os.Signal, 2)
