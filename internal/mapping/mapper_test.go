@@ -195,6 +195,13 @@ func TestAppendEnvelope(t *testing.T) {
 			single: `"db_id":3,"matching":"custom","field_name":"CRM_ID"`,
 			batch:  `"db_id":3,"matching":"custom","field_name":"CRM_ID"`,
 		},
+		{
+			// Written as the row encoder writes text: no HTML escaping.
+			name:   "CustomFieldNeedsEscaping",
+			yml:    "request: {db_id: 4, matching: custom_sub}\nmatch: {field_name: 'A&B <\"x\">', field_value: C}\n",
+			single: `"db_id":4,"matching":"custom_sub","field_name":"A&B <\"x\">"`,
+			batch:  `"db_id":4,"matching":"custom_sub","field_name":"A&B <\"x\">"`,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -2,10 +2,9 @@ package mapping
 
 import (
 	"bytes"
-	"strconv"
+	"encoding/json"
+	"fmt"
 	"sync"
-
-	"importer/internal/jsonenc"
 )
 
 // Request is one mapped row: the profile's match keys and data, encoded.
@@ -138,49 +137,42 @@ func (st *rowState) addCut(cut bool, start, end int) {
 	}
 }
 
-// envelope encodes the request options shared by every call of a run.
-func envelope(cfg *Config, batch bool) []byte {
-	r := &cfg.Request
-	b := strconv.AppendInt([]byte(`"db_id":`), int64(r.DBID), 10)
-	b = jsonenc.AppendString(append(b, `,"matching":`...), r.Matching)
-	if r.Matching == "custom" || r.Matching == "custom_sub" {
-		b = jsonenc.AppendString(append(b, `,"field_name":`...), cfg.Match.FieldName)
-	}
-	if r.ResourceID > 0 {
-		b = strconv.AppendInt(append(b, `,"resource_id":`...), int64(r.ResourceID), 10)
-	}
-	for _, o := range []struct {
-		name string
-		v    *bool
-	}{{"skip_triggers", r.SkipTriggers}, {"skip_invalid_subscriptions", r.SkipInvalidSubscriptions}, {"detect_geo", r.DetectGeo}} {
-		if o.v != nil {
-			b = strconv.AppendBool(append(append(append(b, `,"`...), o.name...), `":`...), *o.v)
-		}
-	}
-	if batch {
-		// The batch endpoints take no segment options.
-		return b
-	}
-	for _, s := range []struct {
-		name string
-		ids  []int
-	}{{"add_to_segments", r.AddToSegments}, {"remove_from_segments", r.RemoveFromSegments}} {
-		if len(s.ids) > 0 {
-			b = appendIntList(append(append(append(b, `,"`...), s.name...), `":`...), s.ids)
-		}
-	}
-	return b
+// envelopeJSON is the request options shared by every call of a run, in
+// the order they are sent. The order matters beyond looks: the delta
+// state's fingerprints hash these bytes, so a change of order would make
+// every key look changed once.
+type envelopeJSON struct {
+	DBID                     int    `json:"db_id"`
+	Matching                 string `json:"matching"`
+	FieldName                string `json:"field_name,omitempty"`
+	ResourceID               int    `json:"resource_id,omitempty"`
+	SkipTriggers             *bool  `json:"skip_triggers,omitempty"`
+	SkipInvalidSubscriptions *bool  `json:"skip_invalid_subscriptions,omitempty"`
+	DetectGeo                *bool  `json:"detect_geo,omitempty"`
+	AddToSegments            []int  `json:"add_to_segments,omitempty"`
+	RemoveFromSegments       []int  `json:"remove_from_segments,omitempty"`
 }
 
-func appendIntList(b []byte, ids []int) []byte {
-	b = append(b, '[')
-	for i, id := range ids {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = strconv.AppendInt(b, int64(id), 10)
+// envelope encodes the request options shared by every call of a run, as
+// JSON members without braces. It runs once per run, so encoding/json.
+func envelope(cfg *Config, batch bool) []byte {
+	r := &cfg.Request
+	e := envelopeJSON{DBID: r.DBID, Matching: r.Matching, ResourceID: max(r.ResourceID, 0),
+		SkipTriggers: r.SkipTriggers, SkipInvalidSubscriptions: r.SkipInvalidSubscriptions, DetectGeo: r.DetectGeo}
+	if r.Matching == "custom" || r.Matching == "custom_sub" {
+		e.FieldName = cfg.Match.FieldName
 	}
-	return append(b, ']')
+	if !batch { // the batch endpoints take no segment options
+		e.AddToSegments, e.RemoveFromSegments = r.AddToSegments, r.RemoveFromSegments
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false) // the bytes the row encoder writes for the same text
+	if err := enc.Encode(e); err != nil {
+		panic(fmt.Sprintf("mapping: encode the envelope: %v", err)) // ints, strings and bools always encode
+	}
+	out := bytes.TrimSpace(b.Bytes())
+	return out[1 : len(out)-1]
 }
 
 // AppendEnvelope appends the request options shared by every call, as JSON
