@@ -325,7 +325,9 @@ func TestRunEndToEnd(t *testing.T) {
 		t.Fatalf("ran %v (complete %v), want %v", names, rep.Complete, ScenarioNames)
 	}
 	wantChecks := []string{
-		"validate throughput, text mapping", "peak RSS, validate of a",
+		"validate throughput, text mapping",
+		"validate, 10-column mapping: CPU per row", "validate with a type: phone column",
+		"peak RSS, validate of a",
 		"run one profile per call vs bare client", "run --batch-size 1000 vs one profile per call",
 		"run --batch-size 1000 vs one profile per call, at --rate 50", "peak RSS, run",
 		"--rate 200: achieved rate", "--rate 200: largest 1-second window", "latency 50 ms, --rate 500, auto concurrency",
