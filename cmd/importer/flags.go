@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"strconv"
 	"strings"
 
@@ -213,13 +214,24 @@ func runCmd(ctx context.Context, mode importer.Mode, args []string, stderr io.Wr
 		fmt.Fprintf(stderr, "importer %s: %v\n", mode, err)
 		return importer.ExitFatal
 	}
-	o.Logger = log
+	o.Logger, o.LogJSON = log, logFormat == "json"
 	_, err = importer.Run(ctx, o)
 	code = importer.ExitCode(err)
 	if code == importer.ExitFatal {
-		fmt.Fprintf(stderr, "importer %s: %v\n", mode, err)
+		reportFatal(log, logFormat, stderr, "importer "+string(mode), err)
 	}
 	return code
+}
+
+// reportFatal prints the error that stopped a command: a plain line for
+// people, or with --log-format json one JSON record, so that a log
+// collector reading the job's stderr line by line gets the reason too.
+func reportFatal(log *slog.Logger, logFormat string, stderr io.Writer, command string, err error) {
+	if logFormat == "json" {
+		log.Error("stopped", "command", command, "error", err.Error(), "exit_code", importer.ExitFatal)
+		return
+	}
+	fmt.Fprintf(stderr, "%s: %v\n", command, err)
 }
 
 const runUsage = `Usage: importer run -c CONFIG [flags] INPUT

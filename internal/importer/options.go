@@ -63,11 +63,14 @@ type Options struct {
 	Notify      string   // webhook URL that gets the JSON summary; "" = none
 	Command     []string // the command line, for the report (token-like values are masked there)
 
-	Stdin  io.Reader              // "-" input; nil = os.Stdin
-	Stderr io.Writer              // summary and progress; nil = os.Stderr
-	Logger *slog.Logger           // nil = discard
-	Getenv func(string) string    // nil = os.Getenv
-	IsTTY  func(w io.Writer) bool // nil = golang.org/x/term on *os.File
+	Stdin  io.Reader    // "-" input; nil = os.Stdin
+	Stderr io.Writer    // summary and progress; nil = os.Stderr
+	Logger *slog.Logger // nil = discard
+	// LogJSON says stderr is a stream of JSON records (Logger's): the
+	// closing summary goes to Logger as one record instead of as text.
+	LogJSON bool
+	Getenv  func(string) string    // nil = os.Getenv
+	IsTTY   func(w io.Writer) bool // nil = golang.org/x/term on *os.File
 }
 
 func (o *Options) getenv(k string) string {

@@ -228,14 +228,18 @@ func (s *session) finish(runErr error) (*results.Summary, error) {
 	}
 	err := p.verdict(runErr, closeErr)
 	sum.ExitCode, sum.Interrupted, sum.FinishedAt = ExitCode(err), errors.Is(err, ErrInterrupted), time.Now()
-	stderr := o.stderr()
-	_ = sum.WriteText(stderr)
-	if errors.Is(closeErr, results.ErrJournalLost) {
-		fmt.Fprintf(stderr, "results: %s was lost during the run: the rows it should hold are not recorded\n", s.paths.results)
+	if o.LogJSON {
+		s.logSummary(sum, errors.Is(closeErr, results.ErrJournalLost))
 	} else {
-		fmt.Fprintf(stderr, "results: %s\n", s.paths.results)
+		stderr := o.stderr()
+		_ = sum.WriteText(stderr)
+		if errors.Is(closeErr, results.ErrJournalLost) {
+			fmt.Fprintf(stderr, "results: %s was lost during the run: the rows it should hold are not recorded\n", s.paths.results)
+		} else {
+			fmt.Fprintf(stderr, "results: %s\n", s.paths.results)
+		}
+		s.adviseRejects(stderr)
 	}
-	s.adviseRejects(stderr)
 	if o.Summary != "" {
 		if werr := writeSummaryFile(o.Summary, sum); werr != nil {
 			// A summary a cron job cannot read is fatal, whatever the rows did.
@@ -246,12 +250,20 @@ func (s *session) finish(runErr error) (*results.Summary, error) {
 			sum.ExitCode = ExitCode(err)
 		}
 	}
+	var stopped string
 	switch {
 	case errors.Is(err, ErrInterrupted):
-		fmt.Fprintf(stderr, "interrupted: %d rows read but not finished%s; run the same command with --resume to continue\n",
+		stopped = fmt.Sprintf("interrupted: %d rows read but not finished%s; run the same command with --resume to continue",
 			sum.NotSent, s.unread())
 	case errors.Is(err, ErrMaxErrors):
-		fmt.Fprintf(stderr, "stopped early: --max-errors %s reached; %d rows not sent (--resume continues after you fix the data)\n", p.budget, sum.NotSent)
+		stopped = fmt.Sprintf("stopped early: --max-errors %s reached; %d rows not sent (--resume continues after you fix the data)", p.budget, sum.NotSent)
+	}
+	if stopped != "" {
+		if o.LogJSON {
+			s.log.Warn(stopped)
+		} else {
+			fmt.Fprintln(o.stderr(), stopped)
+		}
 	}
 	return sum, err
 }
@@ -272,6 +284,22 @@ func (s *session) unread() string {
 // adviseRejects says where the rejected rows are and what to do with them:
 // fix and re-run for invalid and failed rows; check in Altcraft first for
 // unknown ones, which may have been applied.
+// logSummary is the closing summary as one log record, for a stderr that
+// is a stream of JSON records: the fields of --summary, where the results
+// went, and the advice the text summary would print.
+func (s *session) logSummary(sum *results.Summary, journalLost bool) {
+	var advice strings.Builder
+	s.adviseRejects(&advice)
+	attrs := []any{"summary", sum, "results", s.paths.results}
+	if journalLost {
+		attrs = append(attrs, "journal_lost", true)
+	}
+	if advice.Len() > 0 {
+		attrs = append(attrs, "advice", strings.TrimSpace(advice.String()))
+	}
+	s.log.Info("finished", attrs...)
+}
+
 func (s *session) adviseRejects(w io.Writer) {
 	p, sum := s.p, s.p.sum
 	if s.out.rejects == nil || p.rejected == 0 {

@@ -2,6 +2,7 @@ package results
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -378,7 +379,29 @@ func rfc3339(t time.Time) string {
 // duration_seconds, rows_per_second and error_groups [{error, column, count,
 // rows}] (an empty list, never null).
 func (s *Summary) WriteJSON(w io.Writer) error {
-	v := summaryJSON{
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(s.document()); err != nil {
+		return fmt.Errorf("write summary: %w", err)
+	}
+	return nil
+}
+
+// MarshalJSON is the document WriteJSON writes, on one line: a log
+// record's summary field reads like the --summary file.
+func (s *Summary) MarshalJSON() ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(s.document()); err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(b.Bytes(), "\n"), nil
+}
+
+func (s *Summary) document() summaryJSON {
+	return summaryJSON{
 		Input: s.Input, Config: s.Config, ExitCode: s.ExitCode, Interrupted: s.Interrupted,
 		StartedAt: rfc3339(s.StartedAt), FinishedAt: rfc3339(s.FinishedAt),
 		Rows: s.Rows, OK: s.OK, Failed: s.Failed, Invalid: s.Invalid, Unknown: s.Unknown, Unchanged: s.Unchanged, Missing: s.Missing, Valid: s.Valid,
@@ -388,11 +411,4 @@ func (s *Summary) WriteJSON(w io.Writer) error {
 		ErrorGroups:     s.Groups(),
 		Final:           s.Final,
 	}
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(v); err != nil {
-		return fmt.Errorf("write summary: %w", err)
-	}
-	return nil
 }
