@@ -5,6 +5,7 @@ package results
 import (
 	"errors"
 	"fmt"
+	"importer/internal/flock"
 	"os"
 	"syscall"
 )
@@ -29,7 +30,7 @@ func Lock(journalPath string) (*FileLock, error) {
 		if err != nil {
 			return nil, fmt.Errorf("lock results %s: %w", journalPath, err)
 		}
-		if err := flock(f, syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		if err := flock.Apply(f, syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 			var pid int
 			if errors.Is(err, syscall.EWOULDBLOCK) {
 				pid = readPid(f)
@@ -53,26 +54,6 @@ func Lock(journalPath string) (*FileLock, error) {
 		return &FileLock{path: path, f: f}, nil
 	}
 	return nil, fmt.Errorf("lock results %s: %s keeps being replaced by other runs", journalPath, path)
-}
-
-// flock applies how to f, retrying when a signal interrupts it.
-func flock(f *os.File, how int) error {
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return err
-	}
-	var ferr error
-	if err := rc.Control(func(fd uintptr) {
-		for {
-			ferr = syscall.Flock(int(fd), how)
-			if ferr != syscall.EINTR {
-				return
-			}
-		}
-	}); err != nil {
-		return err
-	}
-	return ferr
 }
 
 // Unlock removes the lock file and releases the lock. The file goes first,

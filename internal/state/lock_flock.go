@@ -5,6 +5,7 @@ package state
 import (
 	"errors"
 	"fmt"
+	"importer/internal/flock"
 	"os"
 	"syscall"
 	"time"
@@ -38,7 +39,7 @@ func lockFile(path, dataPath string, shared bool) (*os.File, error) {
 	}
 	deadline := time.Now().Add(lockWait)
 	for {
-		err := flock(f, how|syscall.LOCK_NB)
+		err := flock.Apply(f, how|syscall.LOCK_NB)
 		if err == nil {
 			return f, nil
 		}
@@ -52,26 +53,6 @@ func lockFile(path, dataPath string, shared bool) (*os.File, error) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-}
-
-// flock applies how to f, retrying when a signal interrupts it.
-func flock(f *os.File, how int) error {
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return err
-	}
-	var ferr error
-	if err := rc.Control(func(fd uintptr) {
-		for {
-			ferr = syscall.Flock(int(fd), how)
-			if ferr != syscall.EINTR {
-				return
-			}
-		}
-	}); err != nil {
-		return err
-	}
-	return ferr
 }
 
 // posixFiles reports whether a file this process holds open (and mapped)
