@@ -236,7 +236,8 @@ func (r *runner) batchCPU(ctx context.Context, s *Scenario, f *fake, big string,
 		rss.track(run, sendGap{key, big, batch, conc, heapAtPeak})
 		imp, impFake = append(imp, cpuSample{cpu: run.res.CPU, wall: run.res.Wall, rows: run.sum.Rows, rss: run.res.MaxRSS}), append(impFake, run.fakeCPU)
 		if compare {
-			r.logf("  --batch-size %d, %d in flight: bare %.2f µs, importer %.2f µs CPU per row", batch, conc, bare[len(bare)-1].perRowNs()/1e3, imp[len(imp)-1].perRowNs()/1e3)
+			lb, li := bare[len(bare)-1], imp[len(imp)-1]
+			r.logf("  --batch-size %d, %d in flight: bare %.2f µs CPU per row in %s, importer %.2f µs in %s", batch, conc, lb.perRowNs()/1e3, round(lb.wall), li.perRowNs()/1e3, round(li.wall))
 		}
 	}
 	m := medianSample(imp)
