@@ -96,14 +96,8 @@ func (c clientResult) Rate() float64 { return float64(c.Requests) / c.Elapsed.Se
 // full. It is the yardstick of `importer run`'s request rate: the least a
 // Go program can do to send those requests.
 func bareClient(ctx context.Context, url string, bodies [][]byte, conc int) (clientResult, error) {
-	tr := &http.Transport{
-		DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConns:        conc,
-		MaxIdleConnsPerHost: conc,
-		IdleConnTimeout:     90 * time.Second,
-	}
-	defer tr.CloseIdleConnections()
-	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	client := keepAliveClient(conc, 30*time.Second)
+	defer client.CloseIdleConnections()
 	var next, done, errs atomic.Int64
 	var firstErr error
 	var once sync.Once
@@ -145,24 +139,46 @@ func bareClient(ctx context.Context, url string, bodies [][]byte, conc int) (cli
 var apiOK = []byte(`{"error":0,`)
 
 func post(ctx context.Context, c *http.Client, url string, body []byte, buf *[]byte) (bool, error) {
+	if err := postReply(ctx, c, url, body, buf); err != nil {
+		return false, err
+	}
+	return bytes.HasPrefix(*buf, apiOK), nil
+}
+
+// keepAliveClient is an HTTP client over one keep-alive transport that
+// keeps up to conc idle connections to the host, so that conc goroutines
+// never dial twice.
+func keepAliveClient(conc int, timeout time.Duration) *http.Client {
+	tr := &http.Transport{
+		DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:        conc,
+		MaxIdleConnsPerHost: conc,
+		IdleConnTimeout:     90 * time.Second,
+	}
+	return &http.Client{Transport: tr, Timeout: timeout}
+}
+
+// postReply POSTs a JSON body to url and reads the whole reply into *buf,
+// reusing its storage; a reply other than 200 is an error.
+func postReply(ctx context.Context, c *http.Client, url string, body []byte, buf *[]byte) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
-		return false, err
+		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := c.Do(req)
 	if err != nil {
-		return false, err
+		return err
 	}
 	b := bytes.NewBuffer((*buf)[:0])
 	_, err = b.ReadFrom(resp.Body)
 	resp.Body.Close()
 	*buf = b.Bytes()
 	if err != nil {
-		return false, err
+		return err
 	}
 	if resp.StatusCode != http.StatusOK {
-		return false, errors.New(resp.Status)
+		return errors.New(resp.Status)
 	}
-	return bytes.HasPrefix(*buf, apiOK), nil
+	return nil
 }

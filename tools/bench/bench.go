@@ -43,7 +43,10 @@ type Config struct {
 	SendRows        int64 // rows of the one-profile-per-call runs
 	BatchRows       int64 // rows of the --batch-size runs
 	BareConcurrency []int // goroutines of the bare client; the best rate is the yardstick
-	PaceSeconds     int   // length of the rate, latency and AIMD runs
+	// BatchConcurrency is the batches in flight of the --batch-size 1000
+	// CPU comparison, for the importer and the bare batch sender alike.
+	BatchConcurrency int
+	PaceSeconds      int // length of the rate, latency and AIMD runs
 
 	GoBenchPkgs []string // packages of the Go benchmarks
 	GoBenchTime string   // their -benchtime
@@ -62,7 +65,7 @@ func DefaultConfig() Config {
 	return Config{
 		Out: "bench-out", Importer: "bin/importer", FakeAPI: "bin/fakeapi", Go: "go", Seed: 1,
 		ParseRows: 300_000, CPURows: 1_000_000, Repeat: 3, BigBytes: 1 << 30, BigConfig: MapFull, SendConfig: MapText,
-		SendRows: 30_000, BatchRows: 300_000, BareConcurrency: []int{4, 16, 64}, PaceSeconds: 10,
+		SendRows: 30_000, BatchRows: 300_000, BareConcurrency: []int{4, 16, 64}, BatchConcurrency: 4, PaceSeconds: 10,
 		GoBenchPkgs: []string{"./internal/input", "./internal/mapping", "./internal/sender", "./internal/results", "./internal/jsonenc"},
 		GoBenchTime: "300ms",
 		Profile:     true,
@@ -95,6 +98,9 @@ func (c *Config) fill() {
 	setI(&c.BatchRows, d.BatchRows)
 	if c.Repeat <= 0 {
 		c.Repeat = d.Repeat
+	}
+	if c.BatchConcurrency <= 0 {
+		c.BatchConcurrency = d.BatchConcurrency
 	}
 	if c.PaceSeconds <= 0 {
 		c.PaceSeconds = d.PaceSeconds

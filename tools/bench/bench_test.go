@@ -301,7 +301,7 @@ func TestRunEndToEnd(t *testing.T) {
 	var log bytes.Buffer
 	cfg := Config{
 		Dir: root, Out: out, Importer: filepath.Join(bin, "importer"), FakeAPI: filepath.Join(bin, "fakeapi"),
-		ParseRows: 400, Repeat: 1, BigBytes: 100_000, BigConfig: MapPhone,
+		ParseRows: 400, CPURows: 2000, Repeat: 1, BigBytes: 100_000, BigConfig: MapPhone,
 		SendRows: 300, BatchRows: 2000, BareConcurrency: []int{2}, PaceSeconds: 2,
 		GoBenchPkgs: []string{"./internal/jsonenc"}, GoBenchTime: "1x", Profile: true, Log: &log,
 	}
@@ -325,10 +325,10 @@ func TestRunEndToEnd(t *testing.T) {
 		t.Fatalf("ran %v (complete %v), want %v", names, rep.Complete, ScenarioNames)
 	}
 	wantChecks := []string{
-		"validate throughput, text mapping",
-		"validate, 10-column mapping: CPU per row", "validate with a type: phone column",
+		"validate throughput, text mapping", "validate, 10-column mapping: CPU per row", "validate with a type: phone column",
 		"peak RSS, validate of a",
-		"run one profile per call vs bare client", "run --batch-size 1000 vs one profile per call",
+		"run one profile per call vs bare client", "run one profile per call: CPU per request vs the bare keep-alive client",
+		"run --batch-size 1000: CPU per row vs a bare batch sender",
 		"run --batch-size 1000 vs one profile per call, at --rate 50", "peak RSS, run",
 		"--rate 200: achieved rate", "--rate 200: largest 1-second window", "latency 50 ms, --rate 500, auto concurrency",
 	}
@@ -402,5 +402,5 @@ func TestRunEndToEnd(t *testing.T) {
 	if files < 20 {
 		t.Errorf("only %d files under %s: the scenarios wrote less than expected", files, out)
 	}
-	t.Logf("report:\n%s", txt.String())
+	t.Logf("report:\n%s\nlog:\n%s", txt.String(), log.String())
 }

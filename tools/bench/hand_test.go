@@ -3,14 +3,21 @@ package bench
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 
+	"importer/internal/fakeapi"
 	"importer/internal/importer"
 	"importer/internal/input"
 	"importer/internal/mapping"
@@ -229,4 +236,176 @@ func BenchmarkMapVsHand(b *testing.B) {
 			i = (i + 1) % len(recs)
 		}
 	})
+}
+
+// recorder is a fake API that keeps the bodies it was sent.
+type recorder struct {
+	mu     sync.Mutex
+	bodies [][]byte
+	next   http.Handler
+}
+
+func (rc *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	b, _ := io.ReadAll(r.Body)
+	rc.mu.Lock()
+	rc.bodies = append(rc.bodies, b)
+	rc.mu.Unlock()
+	r.Body = io.NopCloser(bytes.NewReader(b))
+	rc.next.ServeHTTP(w, r)
+}
+
+// items splits the recorded batch bodies into their envelopes (the body
+// without its items) and their items, sorted.
+func (rc *recorder) items(t *testing.T) (envelopes map[string]int, items []string) {
+	envelopes = map[string]int{}
+	for _, b := range rc.bodies {
+		var body map[string]json.RawMessage
+		if err := json.Unmarshal(b, &body); err != nil {
+			t.Fatalf("body %.100s: %v", b, err)
+		}
+		var data []json.RawMessage
+		if err := json.Unmarshal(body["data"], &data); err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range data {
+			items = append(items, string(d))
+		}
+		i := bytes.Index(b, []byte(`"data":[`))
+		envelopes[string(b[:i])]++
+	}
+	slices.Sort(items)
+	return envelopes, items
+}
+
+// TestBareBatchSenderMatchesImporter: on a generated export, the bare
+// batch sender sends the envelope and the items `importer run -c
+// text.yaml --batch-size 1000` sends, and writes the journal lines the
+// importer writes (profile ids aside: the fake numbers profiles in the
+// order they arrive).
+func TestBareBatchSenderMatchesImporter(t *testing.T) {
+	const token = "batch-token"
+	dir := t.TempDir()
+	in := genFile(t, dir, 2500)
+	cfgs, err := writeConfigs(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fakes := [2]*recorder{}
+	urls := [2]string{}
+	for i := range fakes {
+		fakes[i] = &recorder{next: fakeapi.New(fakeapi.Options{Token: token})}
+		srv := httptest.NewServer(fakes[i])
+		t.Cleanup(srv.Close)
+		urls[i] = srv.URL
+	}
+	batch, zero, conc := 1000, 0.0, 0
+	o := importer.Options{Mode: importer.ModeRun, Config: cfgs[MapText], Input: in, APIURL: urls[0], Progress: "none", Stderr: io.Discard,
+		Results: filepath.Join(dir, "importer.results.csv"), Rejects: "-", BatchSize: &batch, Rate: &zero, Concurrency: &conc,
+		Getenv: func(k string) string {
+			if k == importer.EnvToken {
+				return token
+			}
+			return ""
+		}}
+	sum, err := importer.Run(context.Background(), o)
+	if err != nil || sum.OK != 2500 {
+		t.Fatalf("importer run: %v, %d ok of 2500", err, sum.OK)
+	}
+	var lines bytes.Buffer
+	res, err := bareBatchSend(context.Background(), urls[1]+fakeapi.APIPrefix+"import_batch", token, in, 1000, 2, &lines)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Rows != 2500 || res.OK != 2500 || res.Requests != 3 {
+		t.Errorf("bare batch sender: %+v, want 2500 rows ok in 3 requests", res)
+	}
+	envI, itemsI := fakes[0].items(t)
+	envB, itemsB := fakes[1].items(t)
+	if len(envB) != 1 || len(envI) != 1 || firstKey(envB) != firstKey(envI) {
+		t.Errorf("envelopes: bare %v, importer %v", envB, envI)
+	}
+	if !slices.Equal(itemsB, itemsI) {
+		t.Errorf("the bare sender's %d items differ from the importer's %d", len(itemsB), len(itemsI))
+	}
+	want, err := os.ReadFile(o.Results)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := journalSansIDs(t, lines.Bytes()), journalSansIDs(t, want); !slices.Equal(got, want) {
+		t.Errorf("result lines differ from the importer's journal (profile ids aside):\n%s\nwant\n%s",
+			strings.Join(got[:min(3, len(got))], "\n"), strings.Join(want[:min(3, len(want))], "\n"))
+	}
+	// A call the API refuses stops the sender with its reason.
+	if _, err := bareBatchSend(context.Background(), urls[1]+fakeapi.APIPrefix+"import_batch", "wrong", in, 1000, 2, io.Discard); err == nil {
+		t.Error("the bare sender took a refused token for success")
+	}
+}
+
+func firstKey(m map[string]int) string {
+	for k := range m {
+		return k
+	}
+	return ""
+}
+
+// journalSansIDs is a journal's lines, sorted, each with its profile id
+// replaced by whether it had one.
+func journalSansIDs(t *testing.T, b []byte) []string {
+	t.Helper()
+	r := csv.NewReader(bytes.NewReader(b))
+	recs, err := r.ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, rec := range recs[1:] {
+		rec[4] = fmt.Sprint(rec[4] != "")
+		out = append(out, strings.Join(rec, ","))
+	}
+	slices.Sort(out)
+	return out
+}
+
+// TestScanBatchReply: the bare batch sender takes what it needs from a
+// batch reply and refuses a reply it cannot read as the importer would.
+func TestScanBatchReply(t *testing.T) {
+	type item struct {
+		code int64
+		id   string
+	}
+	tests := []struct {
+		name  string
+		reply string
+		n     int
+		want  []item
+		err   string
+	}{
+		{"TwoOK", `{"error":0,"error_text":"Successful","result":[{"error":0,"error_text":"Successful","profile_id":"p1"},{"error":0,"error_text":"Successful","profile_id":"p2"}]}`,
+			2, []item{{0, "p1"}, {0, "p2"}}, ""},
+		{"ItemError", `{"error":0,"error_text":"Successful","result":[{"error":400,"error_text":"Bad e-mail"}]}`,
+			1, nil, "row 1: API error 400"},
+		{"CallError", `{"error":401,"error_text":"Invalid token"}`, 1, nil, "reply"},
+		{"NoResults", `{"error":0,"error_text":"Successful"}`, 1, nil, "without results"},
+		{"TooFew", `{"error":0,"error_text":"Successful","result":[{"error":0,"error_text":"Successful","profile_id":"p1"}]}`,
+			2, []item{{0, "p1"}}, "1 results, want 2"},
+		{"CutShort", `{"error":0,"error_text":"Successful","result":[{"error":0,"error_text":"Succ`, 1, nil, "cut short"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []item
+			err := scanBatchReply([]byte(tt.reply), tt.n, func(i int, code int64, id []byte) error {
+				if code != 0 {
+					return fmt.Errorf("row %d: API error %d", i+1, code)
+				}
+				got = append(got, item{code, string(id)})
+				return nil
+			})
+			if tt.err == "" && err != nil || tt.err != "" && (err == nil || !strings.Contains(err.Error(), tt.err)) {
+				t.Fatalf("err = %v, want %q", err, tt.err)
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("items = %v, want %v", got, tt.want)
+			}
+		})
+	}
 }

@@ -149,13 +149,12 @@ func (r *runner) profileValidate(ctx context.Context, key, config, input string)
 }
 
 // profileRun profiles `importer run` against the fake, unlimited, with
-// auto concurrency and the given batch size.
-func (r *runner) profileRun(ctx context.Context, f *fake, key, input string, batch int, kind profileKind) (string, []string, error) {
+// the given batch size and concurrency (0 = auto).
+func (r *runner) profileRun(ctx context.Context, f *fake, key, input string, batch, conc int, kind profileKind) (string, []string, error) {
 	if err := f.reset(ctx); err != nil {
 		return "", nil, err
 	}
 	zero, b := 0.0, batch
-	conc := 0
 	tok := r.token
 	return r.profileImporter(ctx, "run-"+key, kind, importer.Options{
 		Mode: importer.ModeRun, Config: r.configs[r.cfg.SendConfig], Input: input, APIURL: f.url,
