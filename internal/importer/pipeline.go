@@ -91,7 +91,7 @@ type pipeline struct {
 	stop     context.CancelCauseFunc // stops reading and sending; the cause decides the verdict
 	stopCtx  context.Context
 	mu       sync.Mutex
-	inflight map[int64]outcome // rows out with the sender: all but the API's answer
+	inflight inflightRows // rows out with the sender: all but the API's answer
 
 	// counters shared with the progress reporter
 	done, ok, bad, notSent, skipped atomic.Int64
@@ -119,7 +119,6 @@ type pipeline struct {
 func (p *pipeline) run(ctx context.Context) error {
 	p.stopCtx, p.stop = context.WithCancelCause(ctx)
 	defer p.stop(nil)
-	p.inflight = make(map[int64]outcome)
 
 	workers := max(1, runtime.GOMAXPROCS(0))
 	work := make(chan *chunk, workers*2)
@@ -475,13 +474,13 @@ func (p *pipeline) route(it *item, outs []outcome, send []sender.Job) ([]outcome
 		}}), send
 	}
 	p.mu.Lock()
-	p.inflight[rec.Row] = outcome{row: results.Row{Row: rec.Row, Line: rec.Line, Key: it.req.Key}, fields: rec.Fields, raw: rec.Raw,
-		fp: it.fp, hasFP: it.hasFP, req: it.req}
+	id := p.inflight.add(outcome{row: results.Row{Row: rec.Row, Line: rec.Line, Key: it.req.Key}, fields: rec.Fields, raw: rec.Raw,
+		fp: it.fp, hasFP: it.hasFP, req: it.req})
 	p.mu.Unlock()
 	if send == nil {
 		send = make([]sender.Job, 0, chunkSize)
 	}
-	return outs, append(send, sender.Job{ID: rec.Row, Key: it.req.Key, Risky: it.req.Risky, Payload: it.req})
+	return outs, append(send, sender.Job{ID: id, Key: it.req.Key, Risky: it.req.Risky, Payload: it.req})
 }
 
 // send hands a chunk's rows to the sender in one hand-off; if the run
@@ -492,7 +491,9 @@ func (p *pipeline) send(jobs chan<- []sender.Job, send []sender.Job) {
 	case <-p.stopCtx.Done():
 		p.mu.Lock()
 		for _, j := range send {
-			delete(p.inflight, j.ID)
+			if o := p.inflight.take(j.ID); o.req != nil {
+				o.req.Release()
+			}
 		}
 		p.mu.Unlock()
 		p.notSent.Add(int64(len(send)))
@@ -582,8 +583,7 @@ func (p *pipeline) write(local <-chan []outcome, sent <-chan []sender.Result) er
 // finished and are left for --resume.
 func (p *pipeline) fromSender(r sender.Result) (outcome, bool) {
 	p.mu.Lock()
-	o := p.inflight[r.ID]
-	delete(p.inflight, r.ID)
+	o := p.inflight.take(r.ID)
 	p.mu.Unlock()
 	if o.req != nil {
 		// The sender sends a job's result after its last use of the
@@ -631,9 +631,8 @@ func (p *pipeline) inFlight(ids []int64) error {
 	rows := make([]results.Row, 0, len(ids))
 	p.mu.Lock()
 	for _, id := range ids {
-		o := p.inflight[id]
+		o := p.inflight.at(id)
 		o.announced = true
-		p.inflight[id] = o
 		rows = append(rows, results.Row{Row: o.row.Row, Line: o.row.Line, Key: o.row.Key})
 	}
 	p.mu.Unlock()

@@ -16,7 +16,9 @@ type Payload interface {
 
 // Job is one row handed to [Pool.Run].
 type Job struct {
-	// ID is the caller's id for the row (the row number), echoed in the Result.
+	// ID is the caller's id for the job, echoed in the Result and passed to
+	// Config.BeforeSend; it must be unique among the jobs in flight (the
+	// importer uses a reused slot number, not the row number).
 	ID int64
 	// Key orders rows: jobs with equal Key are never in flight together and
 	// reach the API in submission order. The empty Key imposes no order.

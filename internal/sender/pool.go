@@ -3,6 +3,7 @@ package sender
 import (
 	"context"
 	"errors"
+	"hash/maphash"
 	"log/slog"
 	"math"
 	"sync"
@@ -105,7 +106,8 @@ func (p *Pool) Run(ctx context.Context, jobs <-chan []Job, results chan<- []Resu
 	r := &run{
 		p: p, s: p.s, ctx: ctx, stop: stop, halt: cancel, results: results,
 		wake:      make(chan struct{}, 1),
-		keys:      make(map[string][]Job),
+		keys:      make(map[uint64][]Job, p.s.Window), // never grows while the window is full
+		keySeed:   maphash.MakeSeed(),
 		inputOpen: true,
 	}
 	r.g.SetLimit(p.s.bound)
@@ -242,14 +244,20 @@ type run struct {
 	linger  *time.Timer
 	conc    *concurrency // coordinator only
 
-	mu        sync.Mutex       // guards the fields below
-	keys      map[string][]Job // keys with a job in flight or queued → the jobs waiting behind it
-	pending   []*unit          // sealed units waiting for a worker (FIFO)
-	open      *unit            // the batch being filled
-	openBody  *body            // the open batch's body so far
-	scratch   []byte           // an item moving to the next batch
-	held      int              // jobs received and not yet reported
-	inFlight  int              // units being worked on
+	mu sync.Mutex // guards the fields below
+	// keys maps the hash of each key with a job in flight or queued to the
+	// jobs waiting behind it. Hashes, not the keys: a lookup then reads no
+	// key bytes (a cache miss a row in a batch run, where this map was the
+	// sender's largest cost), and two keys with one hash only wait for each
+	// other, which keeps the order of each.
+	keys      map[uint64][]Job
+	keySeed   maphash.Seed
+	pending   []*unit // sealed units waiting for a worker (FIFO)
+	open      *unit   // the batch being filled
+	openBody  *body   // the open batch's body so far
+	scratch   []byte  // an item moving to the next batch
+	held      int     // jobs received and not yet reported
+	inFlight  int     // units being worked on
 	limit     int
 	busy      bool // work waited for a worker since the last control tick: the pool, not the input, was the limit
 	inputOpen bool
@@ -260,11 +268,12 @@ type run struct {
 func (r *run) admitLocked(j Job) {
 	r.held++
 	if j.Key != "" {
-		if q, busy := r.keys[j.Key]; busy {
-			r.keys[j.Key] = append(q, j)
+		h := maphash.String(r.keySeed, j.Key)
+		if q, busy := r.keys[h]; busy {
+			r.keys[h] = append(q, j)
 			return
 		}
-		r.keys[j.Key] = nil
+		r.keys[h] = nil
 	}
 	r.readyLocked(j)
 }
@@ -420,17 +429,18 @@ func (r *run) finishLocked(u *unit) (next *unit, canceled []Job) {
 			if k == "" || handed[u.jobs[i].ID] {
 				continue
 			}
-			q := r.keys[k]
+			h := maphash.String(r.keySeed, k)
+			q := r.keys[h]
 			if len(q) == 0 {
-				delete(r.keys, k)
+				delete(r.keys, h)
 				continue
 			}
 			next := q[0]
 			q[0] = Job{}
 			if len(q) == 1 {
-				r.keys[k] = nil
+				r.keys[h] = nil
 			} else {
-				r.keys[k] = q[1:]
+				r.keys[h] = q[1:]
 			}
 			r.readyLocked(next)
 		}
