@@ -329,13 +329,13 @@ func (r *runner) deltaReport(s *Scenario, m deltaFigures) deltaGaps {
 	}{{"first night, --state (empty)", m.first, first}, {"first night, no --state", m.plain, plain}, {"next night, --state --missing", m.nights, samples(m.nights)}} {
 		med := medianSample(c.s)
 		heap, rss := peakOf(c.s)
-		d := c.runs[0]
-		s.fig(c.label, "CPU %s a row, %s in all (median); wall %s; %d ok, %d unchanged; the fake got %d rows in %d requests; largest Go heap %s, peak RSS %s",
-			spread(c.s), round(med.cpu), wallSpread(c.s), d.sum.OK, d.unchanged, d.sentRows, d.st.Requests, humanBytes(heap), mib(rss))
+		d := c.runs[len(c.runs)-1]
+		s.fig(c.label, "CPU %s a row, %s in all (median), %d collections; wall %s; last run: %d ok, %d unchanged, the fake got %d rows in %d requests; largest Go heap %s, peak RSS %s",
+			spread(c.s), round(med.cpu), med.gc.Count, wallSpread(c.s), d.sum.OK, d.unchanged, d.sentRows, d.st.Requests, humanBytes(heap), mib(rss))
 	}
 	vheap, vrss := peakOf(m.validates)
-	s.fig("validate of the next night's export, no --state", "wall %s; CPU %s a row; largest Go heap %s, peak RSS %s",
-		wallSpread(m.validates), spread(m.validates), humanBytes(vheap), mib(vrss))
+	s.fig("validate of the next night's export, no --state", "wall %s; CPU %s a row, %d collections; largest Go heap %s, peak RSS %s",
+		wallSpread(m.validates), spread(m.validates), medianSample(m.validates).gc.Count, humanBytes(vheap), mib(vrss))
 	s.fig("state file after the first night", "%s, %d keys = %.1f bytes a key", humanBytes(m.after1.bytes), m.after1.keys, m.after1.perKey())
 	s.fig("state file after the next night", "%s, %d keys = %.1f bytes a key", humanBytes(m.after2.bytes), m.after2.keys, m.after2.perKey())
 
