@@ -37,7 +37,8 @@ type deltaRun struct {
 	unchanged int64 // from the summary: rows the state said were sent already
 	missing   int64 // from the summary: the state's keys the export lacks
 	st        fakeapi.Stats
-	sentRows  int64 // profiles the fake received, over every endpoint
+	sentRows  int64         // profiles the fake received, over every endpoint
+	fakeCPU   time.Duration // CPU the fake used during the run; -1 unknown
 }
 
 func (d deltaRun) sample() cpuSample {
@@ -70,22 +71,30 @@ func (r *runner) delta(ctx context.Context, s *Scenario) error {
 	if err != nil {
 		return err
 	}
-	f, err := r.startFake(ctx, "delta")
+	db, night1DB := r.out("delta-state.db"), r.out("delta-state.night1.db")
+	reps := max(r.cfg.Repeat, 3)
+	f, err := r.startFake(ctx, "delta-first")
 	if err != nil {
 		return err
 	}
 	s.Commands = append(s.Commands, f.line+" &")
-	defer func() { s.fig("fakeapi peak RSS", "%s", mib(f.stop())) }()
-
-	db, night1DB := r.out("delta-state.db"), r.out("delta-state.night1.db")
-	reps := max(r.cfg.Repeat, 3)
 	first, plain, after1, err := r.deltaFirstRuns(ctx, s, f, night1, db, reps)
+	s.fig("fakeapi peak RSS, first nights", "%s", mib(f.stop()))
 	if err != nil {
 		return err
 	}
 	if err := copyFile(r.path(db), r.path(night1DB)); err != nil {
 		return err
 	}
+	// A fresh fake for the next nights: the first one holds the garbage of
+	// millions of profiles, which its collector would sweep and hand back
+	// to the system on the cores the timed runs use.
+	f, err = r.startFake(ctx, "delta-next")
+	if err != nil {
+		return err
+	}
+	s.Commands = append(s.Commands, f.line+" &")
+	defer func() { s.fig("fakeapi peak RSS, next nights", "%s", mib(f.stop())) }()
 	nights, validates, after2, err := r.deltaNights(ctx, s, f, night2, db, night1DB, reps)
 	if err != nil {
 		return err
@@ -187,7 +196,9 @@ func (r *runner) deltaImport(ctx context.Context, s *Scenario, f *fake, key, inp
 	args, sumPath := r.runArgs(key, f.url, input, append(slices.Clone(deltaFlags), extra...)...)
 	r.removeAll(r.out("run-" + key + ".results.csv")) // a previous run's journal and lock
 	o := runOpts{gctrace: true}
+	cpu0 := f.cpu()
 	res, sum, err := r.runImporterWith(ctx, args, sumPath, o)
+	out.fakeCPU = cpuDelta(cpu0, f.cpu())
 	if show {
 		s.Commands = append(s.Commands, envPrefix(o)+shellLine(envImporterToken, r.cfg.Importer, args))
 	}
@@ -330,8 +341,8 @@ func (r *runner) deltaReport(s *Scenario, m deltaFigures) deltaGaps {
 		med := medianSample(c.s)
 		heap, rss := peakOf(c.s)
 		d := c.runs[len(c.runs)-1]
-		s.fig(c.label, "CPU %s a row, %s in all (median), %d collections; wall %s; last run: %d ok, %d unchanged, the fake got %d rows in %d requests; largest Go heap %s, peak RSS %s",
-			spread(c.s), round(med.cpu), med.gc.Count, wallSpread(c.s), d.sum.OK, d.unchanged, d.sentRows, d.st.Requests, humanBytes(heap), mib(rss))
+		s.fig(c.label, "CPU %s a row, %s in all (median), %d collections; wall %s; last run: %d ok, %d unchanged, the fake got %d rows in %d requests and used %s of CPU; largest Go heap %s, peak RSS %s",
+			spread(c.s), round(med.cpu), med.gc.Count, wallSpread(c.s), d.sum.OK, d.unchanged, d.sentRows, d.st.Requests, cpuSecs(d.fakeCPU), humanBytes(heap), mib(rss))
 	}
 	vheap, vrss := peakOf(m.validates)
 	s.fig("validate of the next night's export, no --state", "wall %s; CPU %s a row, %d collections; largest Go heap %s, peak RSS %s",
@@ -387,7 +398,9 @@ func (r *runner) deltaReport(s *Scenario, m deltaFigures) deltaGaps {
 		"comes twice in an export is sent every night, by design, and would blur the count. Bytes a key: the state "+
 		"file's size (bbolt, pages of 4 KiB) over the keys `importer state stats` counts. The largest Go heap is the "+
 		"largest heap a gctrace line showed at the start or end of a collection; peak RSS is VmHWM, which counts the "+
-		"state file's pages mapped in memory while they are resident.", r.cfg.SendConfig, len(m.first), len(m.plain), len(m.nights), len(m.validates))
+		"state file's pages mapped in memory while they are resident. The importer sets a soft memory limit of 48 MiB "+
+		"(GOMEMLIMIT overrides it): a live heap near it makes the collector run more often, as the collections show. "+
+		"The next nights talk to a fake started afresh, not to the one that stored the first nights' profiles.", r.cfg.SendConfig, len(m.first), len(m.plain), len(m.nights), len(m.validates))
 	return deltaGaps{slowNight: wr > deltaWallRatio, costlyFirst: cr > deltaCPURatio,
 		heap: heap > deltaHeapBytes, heapNight: which == "next night --state"}
 }
@@ -465,4 +478,11 @@ func (r *runner) deltaOptions(f *fake, input, db string) importer.Options {
 			return ""
 		},
 	}
+}
+
+func cpuSecs(d time.Duration) string {
+	if d < 0 {
+		return "?"
+	}
+	return fmt.Sprintf("%.2f s", d.Seconds())
 }
