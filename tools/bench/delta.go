@@ -79,7 +79,7 @@ func (r *runner) delta(ctx context.Context, s *Scenario) error {
 	}
 	s.Commands = append(s.Commands, f.line+" &")
 	first, plain, after1, err := r.deltaFirstRuns(ctx, s, f, night1, db, reps)
-	s.fig("fakeapi peak RSS, first nights", "%s", mib(f.stop()))
+	fakeRSS := f.stop()
 	if err != nil {
 		return err
 	}
@@ -94,7 +94,9 @@ func (r *runner) delta(ctx context.Context, s *Scenario) error {
 		return err
 	}
 	s.Commands = append(s.Commands, f.line+" &")
-	defer func() { s.fig("fakeapi peak RSS, next nights", "%s", mib(f.stop())) }()
+	defer func() {
+		s.fig("fakeapi peak RSS", "%s (the first nights), %s (the next nights and the profiles of the gaps)", mib(fakeRSS), mib(f.stop()))
+	}()
 	nights, validates, after2, err := r.deltaNights(ctx, s, f, night2, db, night1DB, reps)
 	if err != nil {
 		return err
