@@ -447,6 +447,11 @@ func (r *runner) deltaProfiles(ctx context.Context, s *Scenario, f *fake, gaps d
 			o.Missing = r.path(r.out("delta-missing.profiled.csv"))
 		}
 		top, cmds, err := r.profileImporter(ctx, j.key, j.kind, o)
+		how := "--state " + db + ", emptied first"
+		if j.night {
+			how = "--state " + db + " (a copy of the first night's) --missing " + o.Missing
+		}
+		s.Commands = append(s.Commands, "# the profile below ran with "+how)
 		s.Commands = append(s.Commands, cmds...)
 		if err != nil {
 			s.note("Profiling %s failed: %v", j.key, err)
