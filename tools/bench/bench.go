@@ -17,7 +17,7 @@ import (
 )
 
 // Scenario names, in the order Run executes them; Config.Only picks among them.
-var ScenarioNames = []string{"validate", "cpu", "rss", "send", "rate", "latency", "aimd", "gobench"}
+var ScenarioNames = []string{"validate", "cpu", "rss", "send", "rate", "latency", "aimd", "delta", "gobench"}
 
 // Config says what Run measures and where. Zero fields take the defaults of
 // DefaultConfig.
@@ -46,7 +46,8 @@ type Config struct {
 	// BatchConcurrency is the batches in flight of the --batch-size 1000
 	// CPU comparison, for the importer and the bare batch sender alike.
 	BatchConcurrency int
-	PaceSeconds      int // length of the rate, latency and AIMD runs
+	PaceSeconds      int   // length of the rate, latency and AIMD runs
+	DeltaRows        int64 // rows of the delta scenario's nightly export
 
 	GoBenchPkgs []string // packages of the Go benchmarks
 	GoBenchTime string   // their -benchtime
@@ -65,7 +66,7 @@ func DefaultConfig() Config {
 	return Config{
 		Out: "bench-out", Importer: "bin/importer", FakeAPI: "bin/fakeapi", Go: "go", Seed: 1,
 		ParseRows: 300_000, CPURows: 1_000_000, Repeat: 3, BigBytes: 1 << 30, BigConfig: MapFull, SendConfig: MapText,
-		SendRows: 30_000, BatchRows: 300_000, BareConcurrency: []int{4, 16, 64}, BatchConcurrency: 4, PaceSeconds: 10,
+		SendRows: 30_000, BatchRows: 300_000, BareConcurrency: []int{4, 16, 64}, BatchConcurrency: 4, PaceSeconds: 10, DeltaRows: 1_000_000,
 		GoBenchPkgs: []string{"./internal/input", "./internal/mapping", "./internal/sender", "./internal/results", "./internal/jsonenc"},
 		GoBenchTime: "300ms",
 		Profile:     true,
@@ -96,6 +97,7 @@ func (c *Config) fill() {
 	setI(&c.BigBytes, d.BigBytes)
 	setI(&c.SendRows, d.SendRows)
 	setI(&c.BatchRows, d.BatchRows)
+	setI(&c.DeltaRows, d.DeltaRows)
 	if c.Repeat <= 0 {
 		c.Repeat = d.Repeat
 	}
@@ -184,7 +186,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 
 	steps := map[string]func(context.Context, *Scenario) error{
 		"validate": r.validate, "cpu": r.cpu, "rss": r.rss, "send": r.send, "rate": r.rate,
-		"latency": r.latency, "aimd": r.aimd, "gobench": r.gobench,
+		"latency": r.latency, "aimd": r.aimd, "delta": r.delta, "gobench": r.gobench,
 	}
 	titles := map[string]string{
 		"validate": "validate throughput vs bare encoding/csv",
@@ -194,6 +196,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		"rate":     fmt.Sprintf("rate accuracy, --rate 200 for %d s", cfg.PaceSeconds),
 		"latency":  "latency hiding: server latency 50 ms, --rate 500, auto concurrency",
 		"aimd":     "AIMD: server limit 300/s, --rate 1000",
+		"delta":    "nightly delta imports with --state: what is sent, what the state costs",
 		"gobench":  "Go benchmarks of the hot paths (-benchmem)",
 	}
 	for _, name := range ScenarioNames {

@@ -302,7 +302,7 @@ func TestRunEndToEnd(t *testing.T) {
 	cfg := Config{
 		Dir: root, Out: out, Importer: filepath.Join(bin, "importer"), FakeAPI: filepath.Join(bin, "fakeapi"),
 		ParseRows: 400, CPURows: 2000, Repeat: 1, BigBytes: 100_000, BigConfig: MapPhone,
-		SendRows: 300, BatchRows: 2000, BareConcurrency: []int{2}, PaceSeconds: 2,
+		SendRows: 300, BatchRows: 2000, BareConcurrency: []int{2}, PaceSeconds: 2, DeltaRows: 2000,
 		GoBenchPkgs: []string{"./internal/jsonenc"}, GoBenchTime: "1x", Profile: true, Log: &log,
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -331,6 +331,8 @@ func TestRunEndToEnd(t *testing.T) {
 		"run --batch-size 1000: CPU per row vs a bare batch sender",
 		"run --batch-size 1000 vs one profile per call, at --rate 50", "peak RSS, run",
 		"--rate 200: achieved rate", "--rate 200: largest 1-second window", "latency 50 ms, --rate 500, auto concurrency",
+		"next night: rows sent", "next night with --state: wall time", "first night: importer CPU with --state",
+		"state file after the first night", "state file after the next night", "Go heap, every run with --state", "next night --missing",
 	}
 	checks := rep.Checks()
 	if len(checks) != len(wantChecks) {
@@ -403,4 +405,77 @@ func TestRunEndToEnd(t *testing.T) {
 		t.Errorf("only %d files under %s: the scenarios wrote less than expected", files, out)
 	}
 	t.Logf("report:\n%s\nlog:\n%s", txt.String(), log.String())
+}
+
+// TestDeltaScenario runs the delta scenario at a toy size with freshly
+// built binaries: the next night sends exactly its changed and new rows,
+// --missing counts the rows gone, and every figure and check is there.
+func TestDeltaScenario(t *testing.T) {
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := t.TempDir()
+	cmd := exec.Command("go", "build", "-o", bin+string(filepath.Separator), "./cmd/importer", "./cmd/fakeapi")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	var log bytes.Buffer
+	cfg := Config{
+		Dir: root, Out: t.TempDir(), Importer: filepath.Join(bin, "importer"), FakeAPI: filepath.Join(bin, "fakeapi"),
+		Only: []string{"delta"}, DeltaRows: 2000, Repeat: 1, Log: &log,
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	rep, err := Run(ctx, cfg)
+	if err != nil {
+		t.Fatalf("Run: %v\n%s", err, log.String())
+	}
+	if len(rep.Scenarios) != 1 || rep.Scenarios[0].Err != nil {
+		t.Fatalf("scenarios %+v\n%s", rep.Scenarios, log.String())
+	}
+	s := rep.Scenarios[0]
+	for _, label := range []string{"first night's export", "next night's export", "first night, --state (empty)", "first night, no --state",
+		"next night, --state --missing", "validate of the next night's export, no --state", "state file after the first night", "state file after the next night"} {
+		if !slices.ContainsFunc(s.Figures, func(f Figure) bool { return f.Label == label && f.Value != "" }) {
+			t.Errorf("no figure %q in %+v", label, s.Figures)
+		}
+	}
+	checks := map[string]Check{}
+	for _, c := range s.Checks {
+		checks[c.What] = c
+	}
+	tests := []struct {
+		what     string
+		mustPass bool   // holds at any size: a count, not a cost
+		got      string // a pattern the measured value matches
+	}{
+		{"next night: rows sent", true, `^[1-9]\d* rows in [1-9]\d* requests, every run \([1-9]\d* ok, [1-9]\d* unchanged\)$`},
+		{"next night --missing", true, `^[1-9]\d*$`},
+		{"next night with --state: wall time", false, `^\d+\.\d\d× \(`},
+		{"first night: importer CPU with --state", false, `^\d+\.\d\d× \(`},
+		{"state file after the first night", false, `^\d+\.\d \(.*, 2000 keys\)$`},
+		{"state file after the next night", false, `^\d+\.\d \(.*, 2002 keys\)$`},
+		{"Go heap, every run with --state", false, ` \(.* --state\)$`},
+	}
+	if len(s.Checks) != len(tests) {
+		t.Errorf("%d checks, want %d: %+v", len(s.Checks), len(tests), s.Checks)
+	}
+	for _, tt := range tests {
+		c, ok := checks[tt.what]
+		switch {
+		case !ok:
+			t.Errorf("no check %q", tt.what)
+		case tt.mustPass && !c.Pass:
+			t.Errorf("check %q failed: %+v", tt.what, c)
+		case !regexp.MustCompile(tt.got).MatchString(c.Got):
+			t.Errorf("check %q got %q, want %s", tt.what, c.Got, tt.got)
+		}
+	}
+	// The target of the rows sent names the generator's counts: the check
+	// compares the fake's with them, so they must be there and non-zero.
+	if c := checks["next night: rows sent"]; !regexp.MustCompile(`^= changed \+ new = [1-9]\d* \+ 2$`).MatchString(c.Target) {
+		t.Errorf("rows sent target %q, want the changed count and 2 new", c.Target)
+	}
 }

@@ -32,7 +32,32 @@ type GenOptions struct {
 	// MinBytes > 0 writes rows until the output holds at least this many
 	// bytes, whatever Rows says: the way to ask for "a 1 GiB file".
 	MinBytes int64
+	// Unique leaves out the repeated e-mails: every row is another
+	// customer, as in a CRM's export keyed by e-mail. The rows differ from
+	// those written without it.
+	Unique bool
+	// Churn, when not zero, makes the file the export of the next night of
+	// the same CRM: see [Churn].
+	Churn Churn
 }
+
+// Churn turns an export into the next night's: the rows of the same
+// options without Churn, in the same order, less the rows dropped (the
+// customers gone), with a changed city in the rows changed (the customers
+// who moved), and the rows added (new customers, with new crm_ids and
+// e-mails) at the end, as an export sorted by id has them. Each is a
+// fraction of Rows, drawn row by row from a generator of its own, so the
+// counts (in [GenStats]) are near, not exactly, the fractions. Rows with a
+// bad phone are never dropped or changed, and added rows have good phones:
+// so the counts mean the same whether a mapping parses phones or not.
+// MinBytes cannot be combined with it.
+type Churn struct {
+	Changed float64 // rows whose city changes
+	Dropped float64 // rows left out
+	Added   float64 // new rows at the end: round(Added × Rows) of them
+}
+
+func (c Churn) zero() bool { return c == Churn{} }
 
 // GenStats describes a generated file.
 type GenStats struct {
@@ -41,6 +66,9 @@ type GenStats struct {
 	Duplicates int64 // rows whose e-mail repeats an earlier row's
 	Multiline  int64 // rows with a quoted line break (CSV) or an escaped one (JSONL)
 	BadPhones  int64 // rows whose phone lacks digits: invalid for validate
+	// With Churn: the rows changed, dropped and added against the night
+	// before.
+	Changed, Dropped, Added int64
 }
 
 // Word lists. Names are paired by gender so a row reads like a person;
@@ -109,6 +137,7 @@ type gen struct {
 	nrec   int
 	row    [10][]byte // the cells of the current row, reused
 	stats  GenStats
+	unique bool // no repeated e-mails (GenOptions.Unique)
 }
 
 // Generate writes opt.Rows rows of a realistic CRM export to w: Cyrillic and
@@ -124,7 +153,14 @@ func Generate(w io.Writer, opt GenOptions) (GenStats, error) {
 	if opt.Rows < 0 || opt.MinBytes < 0 {
 		return GenStats{}, fmt.Errorf("generate: rows %d, min bytes %d: want ≥ 0", opt.Rows, opt.MinBytes)
 	}
-	g := &gen{rnd: rand.New(rand.NewPCG(opt.Seed, opt.Seed^0x9e3779b97f4a7c15))}
+	if err := opt.Churn.check(opt); err != nil {
+		return GenStats{}, err
+	}
+	g := &gen{rnd: rand.New(rand.NewPCG(opt.Seed, opt.Seed^0x9e3779b97f4a7c15)), unique: opt.Unique}
+	var ch *churner
+	if !opt.Churn.zero() {
+		ch = newChurner(opt)
+	}
 	cw := &countWriter{w: w}
 	bw := bufio.NewWriterSize(cw, 1<<20)
 	var line []byte
@@ -148,7 +184,11 @@ func Generate(w io.Writer, opt GenOptions) (GenStats, error) {
 		return i < opt.Rows
 	}
 	for i := int64(0); more(i); i++ {
+		before := g.stats
 		g.next(i)
+		if ch != nil && !ch.apply(g, before) {
+			continue
+		}
 		line = line[:0]
 		if opt.Format == CSV {
 			line = g.appendCSV(line)
@@ -160,6 +200,12 @@ func Generate(w io.Writer, opt GenOptions) (GenStats, error) {
 		}
 		written += int64(len(line))
 		g.stats.Rows++
+	}
+	if ch != nil {
+		var err error
+		if written, err = ch.add(g, bw, opt, written); err != nil {
+			return g.stats, err
+		}
 	}
 	if err := bw.Flush(); err != nil {
 		return g.stats, fmt.Errorf("generate: %w", err)
@@ -203,7 +249,7 @@ func (g *gen) next(i int64) {
 
 	// E-mail: mostly unique (the row number makes it so), sometimes a repeat
 	// of a recent one in other letter case, as duplicates in CRMs are.
-	if g.nrec > 0 && r.IntN(50) == 0 {
+	if !g.unique && g.nrec > 0 && r.IntN(50) == 0 {
 		prev := g.recent[r.IntN(min(g.nrec, dupRing))]
 		g.row[3] = appendUpperFirst(g.row[3], prev)
 		g.stats.Duplicates++
@@ -490,4 +536,92 @@ func ParseSize(s string) (int64, error) {
 		return 0, fmt.Errorf("size %q: want a number with an optional unit (KB, MB, GB, KiB, MiB, GiB)", s)
 	}
 	return n * mult, nil
+}
+
+func (c Churn) check(opt GenOptions) error {
+	if c.zero() {
+		return nil
+	}
+	for _, f := range []float64{c.Changed, c.Dropped, c.Added} {
+		if !(f >= 0 && f <= 1) {
+			return fmt.Errorf("generate: churn %+v: want fractions between 0 and 1", c)
+		}
+	}
+	if c.Changed+c.Dropped > 1 {
+		return fmt.Errorf("generate: churn %+v: changed + dropped is more than every row", c)
+	}
+	if opt.MinBytes > 0 {
+		return fmt.Errorf("generate: churn needs a row count, not a size (min bytes %d)", opt.MinBytes)
+	}
+	return nil
+}
+
+// churner makes the next night's export out of the rows of the night
+// before. Its draws come from a generator of its own, so the rows it keeps
+// are the same bytes the night before had.
+type churner struct {
+	c   Churn
+	rnd *rand.Rand
+}
+
+func newChurner(opt GenOptions) *churner {
+	return &churner{c: opt.Churn, rnd: rand.New(rand.NewPCG(opt.Seed^0x6a09e667f3bcc909, opt.Seed+0xbb67ae8584caa73b))}
+}
+
+// apply decides the fate of the row g just made (before is g's stats from
+// before it): false drops it, and its counts with it; a changed row gets
+// another city.
+func (ch *churner) apply(g *gen, before GenStats) bool {
+	u := ch.rnd.Float64() // drawn for every row, so that each row's fate depends only on its number
+	if g.stats.BadPhones > before.BadPhones {
+		return true
+	}
+	switch {
+	case u < ch.c.Dropped:
+		g.stats = before
+		g.stats.Dropped++
+		return false
+	case u < ch.c.Dropped+ch.c.Changed:
+		old := g.row[7]
+		for {
+			if city := cities[ch.rnd.IntN(len(cities))]; string(old) != city {
+				g.row[7] = append(old[:0], city...)
+				break
+			}
+		}
+		g.stats.Changed++
+	}
+	return true
+}
+
+// add writes the new rows after the last of the night before: numbered on
+// from opt.Rows (so their crm_ids and e-mails are new), made by a
+// generator of their own, phones always good.
+func (ch *churner) add(g *gen, w io.Writer, opt GenOptions, written int64) (int64, error) {
+	ng := &gen{rnd: rand.New(rand.NewPCG(opt.Seed^0x3c6ef372fe94f82b, opt.Seed+0xa54ff53a5f1d36f1)), unique: opt.Unique}
+	n := int64(math.Round(ch.c.Added * float64(opt.Rows)))
+	var line []byte
+	for k := range n {
+		bad := ng.stats.BadPhones
+		ng.next(opt.Rows + k)
+		if ng.stats.BadPhones > bad {
+			ng.row[4] = ng.appendPhone(ng.row[4][:0])
+			ng.stats.BadPhones = bad
+		}
+		line = line[:0]
+		if opt.Format == CSV {
+			line = ng.appendCSV(line)
+		} else {
+			line = ng.appendJSONL(line)
+		}
+		if _, err := w.Write(line); err != nil {
+			return written, fmt.Errorf("generate: %w", err)
+		}
+		written += int64(len(line))
+		g.stats.Rows++
+		g.stats.Added++
+	}
+	g.stats.Duplicates += ng.stats.Duplicates
+	g.stats.Multiline += ng.stats.Multiline
+	return written, nil
 }

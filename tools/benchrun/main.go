@@ -55,6 +55,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.Int64Var(&cfg.BatchRows, "batch-rows", cfg.BatchRows, "`rows` of the --batch-size runs")
 	fs.StringVar(&conc, "bare-concurrency", joinInts(cfg.BareConcurrency), "goroutines of the bare client, comma-separated; the best rate is the yardstick")
 	fs.IntVar(&cfg.BatchConcurrency, "batch-concurrency", cfg.BatchConcurrency, "`batches` in flight of the --batch-size 1000 CPU comparison (importer and bare batch sender)")
+	fs.Int64Var(&cfg.DeltaRows, "delta-rows", cfg.DeltaRows, "`rows` of the delta scenario's nightly export")
 	fs.IntVar(&cfg.PaceSeconds, "pace-seconds", cfg.PaceSeconds, "length in `seconds` of the rate, latency and AIMD runs")
 	fs.StringVar(&cfg.Go, "go", cfg.Go, "the `go` command, for the Go benchmarks and pprof")
 	fs.StringVar(&cfg.GoBenchTime, "benchtime", cfg.GoBenchTime, "-benchtime of the Go benchmarks")
