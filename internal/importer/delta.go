@@ -22,10 +22,12 @@ import (
 //   - mapping workers fingerprint each set-only row: SHA-256 (first 16
 //     bytes) of the endpoint, the request options and the row's members;
 //     rows using incr/add/delete are events, not state, and always go;
-//   - the dispatcher looks the chunk's keys up in the state (one read
-//     transaction a chunk) and marks a row unchanged when its fingerprint
-//     matches and its key did not come earlier in this input (a key the
-//     run sends must not then be skipped for a later, older row);
+//   - the same workers look the chunk's keys up in the state (one read
+//     transaction a chunk, in parallel; none when the state is empty), and
+//     the dispatcher, in file order, marks a row unchanged when its
+//     fingerprint matches and its key did not come earlier in this input
+//     (a key the run sends must not then be skipped for a later, older
+//     row);
 //   - the writer stores key → fingerprint for rows that ended ok, once
 //     their journal lines are on disk (journal fsync, then one state
 //     transaction per batch), so a crash never leaves the state claiming a
@@ -42,20 +44,23 @@ type delta struct {
 	store  *state.Store
 	prefix []byte // the fingerprint's first bytes: endpoint and request options
 
-	mu      sync.Mutex  // guards seen and earlier: the reader (resumed rows) and the dispatcher add to them
-	seen    *state.Seen // every key of the input, for the missing-key scan
-	earlier hashSet     // the same keys, asked row by row: did the key come earlier in this input?
+	empty bool // the state held no keys when the run began: no lookup can hit
 
-	hits []state.Hit // dispatcher only
-	keys []string
+	mu sync.Mutex // guards seen: the reader (resumed rows) and the dispatcher add to it
+	// seen is every key of the input: asked row by row (did the key come
+	// earlier in this input?) and by the missing-key scan.
+	seen hashSet
 
 	batch      state.Batch // writer only
 	lastCommit time.Time
 	pool       sync.Pool // *[]byte scratch for fingerprints
 }
 
-func newDelta(store *state.Store, endpoint string, envelope []byte) *delta {
-	d := &delta{store: store, seen: state.NewSeen(0), earlier: newHashSet(), lastCommit: time.Now()}
+// newDelta prepares a run's delta over store. stored is how many keys the
+// state holds: tonight's export holds about as many, so the key set is
+// sized once for them instead of doubling (and copying) as it fills.
+func newDelta(store *state.Store, stored int, endpoint string, envelope []byte) *delta {
+	d := &delta{store: store, empty: stored == 0, seen: newHashSet(stored), lastCommit: time.Now()}
 	d.prefix = append(append([]byte(endpoint), 0), envelope...)
 	d.pool.New = func() any { b := make([]byte, 0, 1024); return &b }
 	return d
@@ -75,44 +80,58 @@ func (d *delta) fingerprint(req *mapping.Request) state.Fingerprint {
 	return fp
 }
 
-// lookup marks the chunk's unchanged rows (the dispatcher calls it with
-// the chunk mapped, in file order).
-func (d *delta) lookup(c *chunk) error {
-	d.keys = d.keys[:0]
+// lookupScratch is a mapping worker's buffers for its chunks' lookups.
+type lookupScratch struct {
+	keys []string
+	at   []int // the item of each key
+	hits []state.Hit
+}
+
+// lookup looks the chunk's fingerprinted rows up in the state (a mapping
+// worker calls it once the chunk is mapped; lookups of chunks run in
+// parallel, each in its own read transaction).
+func (d *delta) lookup(c *chunk, sc *lookupScratch) error {
+	if d.empty {
+		return nil
+	}
+	sc.keys, sc.at = sc.keys[:0], sc.at[:0]
 	for i := range c.items {
-		if c.items[i].hasFP && !c.items[i].resumedOK {
-			d.keys = append(d.keys, c.items[i].req.Key)
+		if it := &c.items[i]; it.hasFP && !it.resumedOK {
+			sc.keys = append(sc.keys, it.req.Key)
+			sc.at = append(sc.at, i)
 		}
 	}
-	if cap(d.hits) < len(d.keys) {
-		d.hits = make([]state.Hit, len(d.keys))
+	if len(sc.keys) == 0 {
+		return nil
 	}
-	hits := d.hits[:len(d.keys)]
-	if len(d.keys) > 0 {
-		if err := d.store.Lookup(d.keys, hits); err != nil {
-			return fmt.Errorf("state: %w", err)
-		}
+	if cap(sc.hits) < len(sc.keys) {
+		sc.hits = make([]state.Hit, len(sc.keys))
 	}
+	hits := sc.hits[:len(sc.keys)]
+	if err := d.store.Lookup(sc.keys, hits); err != nil {
+		return fmt.Errorf("state: %w", err)
+	}
+	for n, i := range sc.at {
+		it := &c.items[i]
+		it.stored = hits[n].Found && hits[n].Entry.Fingerprint == it.fp
+	}
+	return nil
+}
+
+// mark marks the chunk's unchanged rows: the state holds the row's
+// request and the key did not come earlier in this input. The dispatcher
+// calls it with chunks in file order.
+func (d *delta) mark(c *chunk) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	j := 0
 	for i := range c.items {
 		it := &c.items[i]
 		if !it.hasFP {
 			continue
 		}
-		if it.resumedOK {
-			d.earlier.add(it.req.Key)
-			d.seen.Add(it.req.Key)
-			continue
-		}
-		h := hits[j]
-		j++
-		first := d.earlier.add(it.req.Key)
-		d.seen.Add(it.req.Key)
-		it.unchanged = first && h.Found && h.Entry.Fingerprint == it.fp
+		first := d.seen.add(it.req.Key)
+		it.unchanged = first && !it.resumedOK && it.stored
 	}
-	return nil
 }
 
 // see records that the input holds key (rows lookup did not see: invalid,
@@ -122,8 +141,7 @@ func (d *delta) see(key string) {
 		return
 	}
 	d.mu.Lock()
-	d.earlier.add(key)
-	d.seen.Add(key)
+	d.seen.add(key)
 	d.mu.Unlock()
 }
 
@@ -138,7 +156,29 @@ type hashSet struct {
 	n     int
 }
 
-func newHashSet() hashSet { return hashSet{seed: maphash.MakeSeed(), slots: make([]uint64, 1024)} }
+// newHashSet returns a set with room for about hint keys before it grows.
+func newHashSet(hint int) hashSet {
+	n := 1024
+	for n*3/4 < hint {
+		n *= 2
+	}
+	return hashSet{seed: maphash.MakeSeed(), slots: make([]uint64, n)}
+}
+
+// hasBytes reports whether key was added (or a key with the same hash):
+// the missing-key scan asks it for every key of the state.
+func (s *hashSet) hasBytes(key []byte) bool {
+	h := maphash.Bytes(s.seed, key) | 1
+	mask := uint64(len(s.slots) - 1)
+	for i := h & mask; ; i = (i + 1) & mask {
+		switch s.slots[i] {
+		case h:
+			return true
+		case 0:
+			return false
+		}
+	}
+}
 
 // add adds key and reports whether it was new.
 func (s *hashSet) add(key string) bool {
@@ -244,7 +284,7 @@ func (d *delta) writeMissing(path string) (int, error) {
 	}
 	w := csv.NewWriter(f)
 	_ = w.Write([]string{"key", "time", "row"})
-	n, err := d.store.Missing(d.seen, func(key string, e state.Entry) error {
+	n, err := d.store.Missing(d.seen.hasBytes, func(key string, e state.Entry) error {
 		return w.Write([]string{key, e.Time.UTC().Format(time.RFC3339), strconv.FormatInt(e.Row, 10)})
 	})
 	w.Flush()

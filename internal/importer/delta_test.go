@@ -149,3 +149,45 @@ func TestDeltaDuplicateKeys(t *testing.T) {
 		t.Errorf("the store holds %+v, want the last row's name", profiles)
 	}
 }
+
+// TestHashSet: the run's set of input keys answers "did this key come
+// earlier?" as keys arrive and, at the end, "did the input hold this key?"
+// for every key of the state, through growth from any size hint.
+func TestHashSet(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		hint int
+		keys int
+	}{
+		{"NoHint", 0, 5000},
+		{"HintTooSmall", 100, 5000},
+		{"HintRight", 5000, 5000},
+		{"HintTooLarge", 1_000_000, 10},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newHashSet(tc.hint)
+			for i := range tc.keys {
+				if !s.add(fmt.Sprintf("user%d@example.com", i)) {
+					t.Fatalf("key %d reported as seen before it was added", i)
+				}
+			}
+			for i := range tc.keys {
+				k := fmt.Sprintf("user%d@example.com", i)
+				if s.add(k) {
+					t.Fatalf("key %d added twice", i)
+				}
+				if !s.hasBytes([]byte(k)) {
+					t.Fatalf("hasBytes misses key %d", i)
+				}
+			}
+			for i := tc.keys; i < tc.keys+1000; i++ {
+				if s.hasBytes(fmt.Appendf(nil, "user%d@example.com", i)) {
+					t.Fatalf("hasBytes holds key %d, never added", i)
+				}
+			}
+			if s.n != tc.keys {
+				t.Errorf("%d keys counted, want %d", s.n, tc.keys)
+			}
+		})
+	}
+}

@@ -35,6 +35,7 @@ type item struct {
 
 	fp        state.Fingerprint // with --state: what the row would send (set-only rows)
 	hasFP     bool
+	stored    bool // with --state: the state holds fp for the row's key (set by the mapping worker)
 	unchanged bool // with --state: the same request was applied at the key's last ok
 	// resumedOK: an earlier run's journal has this row ok; with --state it
 	// is mapped only for its fingerprint, which the state may have missed
@@ -48,6 +49,7 @@ type item struct {
 type chunk struct {
 	items []item
 	done  chan struct{}
+	err   error // the state lookup failed (a worker sets it before done)
 }
 
 // outcome is one finished row on its way to the writer.
@@ -332,9 +334,13 @@ func (p *pipeline) skip(rec *input.Record) bool {
 
 // mapChunks maps records in parallel; order is restored by the dispatcher.
 func (p *pipeline) mapChunks(work <-chan *chunk) {
+	var sc lookupScratch
 	for c := range work {
 		for i := range c.items {
 			p.mapItem(&c.items[i])
+		}
+		if p.delta != nil {
+			c.err = p.delta.lookup(c, &sc)
 		}
 		close(c.done)
 	}
@@ -394,8 +400,10 @@ func (p *pipeline) dispatch(ordered <-chan *chunk, jobs chan<- []sender.Job, loc
 	for c := range ordered {
 		<-c.done
 		if p.delta != nil && p.stopCtx.Err() == nil {
-			if err := p.delta.lookup(c); err != nil {
-				p.stop(err)
+			if c.err != nil {
+				p.stop(c.err)
+			} else {
+				p.delta.mark(c)
 			}
 		}
 		var outs []outcome

@@ -55,7 +55,21 @@ func (s *session) openState(m *mapping.Mapper) error {
 				run.Finished.UTC().Format(time.RFC3339), c.OK, c.Unchanged, c.Failed, c.Invalid, c.Unknown)
 		}
 	}
-	s.p.delta = newDelta(store, s.cfg.API.Endpoint, m.AppendEnvelope(nil, false))
+	stored, err := store.Len()
+	if err != nil {
+		return err
+	}
+	if stored == 0 {
+		// A read-only store (validate) does not fold what a killed run
+		// left staged, but its lookups see it: only a state with neither
+		// is empty.
+		if pending, err := store.Pending(); err != nil {
+			return err
+		} else if pending > 0 {
+			stored = pending
+		}
+	}
+	s.p.delta = newDelta(store, stored, s.cfg.API.Endpoint, m.AppendEnvelope(nil, false))
 	s.log.Info("state", "path", path, "mode", map[bool]string{true: "read only (validate)", false: "read and write"}[o.Mode == ModeValidate])
 	return nil
 }

@@ -320,7 +320,7 @@ func BenchmarkNights(b *testing.B) {
 					}
 				}
 				t0 := time.Now()
-				missing, err := s.Missing(seen, func(string, Entry) error { return nil })
+				missing, err := s.Missing(seen.HasBytes, func(string, Entry) error { return nil })
 				if err != nil {
 					b.Fatal(err)
 				}

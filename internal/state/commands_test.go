@@ -65,7 +65,7 @@ func TestForget(t *testing.T) {
 				t.Errorf("Forget(%q) = %d, want %d", tc.forget, n, tc.count)
 			}
 			var left []string
-			if _, err := s.Missing(NewSeen(0), func(k string, _ Entry) error { left = append(left, k); return nil }); err != nil {
+			if _, err := s.Missing(NewSeen(0).HasBytes, func(k string, _ Entry) error { left = append(left, k); return nil }); err != nil {
 				t.Fatal(err)
 			}
 			if diff := cmp.Diff(tc.left, left); diff != "" {

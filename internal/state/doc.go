@@ -20,7 +20,7 @@
 //	... after the run's last Commit of puts:
 //	err = st.Fold(ctx)                               // the puts become what lookups see
 //	... at the end of a complete export:
-//	n, err := st.Missing(seen, func(key string, e state.Entry) error { ... })
+//	n, err := st.Missing(seen.HasBytes, func(key string, e state.Entry) error { ... })
 //	b.Record(run); err = st.Commit(&b)               // the ledger entry
 //
 // # Staging and folding

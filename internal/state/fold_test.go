@@ -264,7 +264,7 @@ func TestReadOnlySeesStaged(t *testing.T) {
 		seen.Add(k)
 	}
 	var missing []string
-	if _, err := ro.Missing(seen, func(k string, _ Entry) error { missing = append(missing, k); return nil }); err != nil {
+	if _, err := ro.Missing(seen.HasBytes, func(k string, _ Entry) error { missing = append(missing, k); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff([]string{"b", "d", "e"}, missing); diff != "" {

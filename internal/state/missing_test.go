@@ -63,7 +63,7 @@ func TestMissing(t *testing.T) {
 				seen.Add(k)
 			}
 			var got []missed
-			n, err := s.Missing(seen, func(key string, e Entry) error {
+			n, err := s.Missing(seen.HasBytes, func(key string, e Entry) error {
 				got = append(got, missed{key, e})
 				return nil
 			})
@@ -82,7 +82,7 @@ func TestMissing(t *testing.T) {
 	t.Run("an error from fn stops the scan", func(t *testing.T) {
 		stop := errors.New("disk full")
 		calls := 0
-		_, err := s.Missing(NewSeen(0), func(string, Entry) error { calls++; return stop })
+		_, err := s.Missing(NewSeen(0).HasBytes, func(string, Entry) error { calls++; return stop })
 		if !errors.Is(err, stop) || calls != 1 {
 			t.Errorf("Missing = %v after %d calls, want the fn's error after 1", err, calls)
 		}

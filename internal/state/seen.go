@@ -52,8 +52,9 @@ func (s *Seen) Len() int {
 // Has reports whether key was added (or a key with the same hash was).
 func (s *Seen) Has(key string) bool { return s.has(maphash.String(s.seed, key)) }
 
-// hasBytes is Has for a key's bytes, without converting them to a string.
-func (s *Seen) hasBytes(key []byte) bool { return s.has(maphash.Bytes(s.seed, key)) }
+// HasBytes is Has for a key's bytes, without converting them to a string
+// (what Store.Missing asks).
+func (s *Seen) HasBytes(key []byte) bool { return s.has(maphash.Bytes(s.seed, key)) }
 
 func (s *Seen) has(h uint64) bool {
 	s.compact()
