@@ -6,10 +6,10 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"importer/internal/jsonenc"
 	"io"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 )
 
 // maxXMLDepth bounds element nesting so a hostile body cannot exhaust the stack.
@@ -223,10 +223,10 @@ func appendJSONEnvelope(b []byte, err *apiError, profileID string) []byte {
 	b = append(b, `{"error":`...)
 	b = strconv.AppendInt(b, int64(code), 10)
 	b = append(b, `,"error_text":`...)
-	b = appendJSONString(b, text)
+	b = jsonenc.AppendString(b, text)
 	if err == nil && profileID != "" {
 		b = append(b, `,"profile_id":`...)
-		b = appendJSONString(b, profileID)
+		b = jsonenc.AppendString(b, profileID)
 	}
 	return b
 }
@@ -303,45 +303,4 @@ func (w byteWriter) Write(p []byte) (int, error) {
 func appendXMLText(b []byte, s string) []byte {
 	_ = xml.EscapeText(byteWriter{&b}, []byte(s)) // writes to memory: cannot fail
 	return b
-}
-
-// appendJSONString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD,
-// and U+2028/U+2029 are escaped, as encoding/json does.
-func appendJSONString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			switch {
-			case c == '"' || c == '\\':
-				b = append(b, '\\', c)
-			case c == '\n':
-				b = append(b, '\\', 'n')
-			case c == '\r':
-				b = append(b, '\\', 'r')
-			case c == '\t':
-				b = append(b, '\\', 't')
-			case c < 0x20:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-			default:
-				b = append(b, c)
-			}
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b = append(b, `\ufffd`...)
-		case r == '\u2028':
-			b = append(b, `\u2028`...)
-		case r == '\u2029':
-			b = append(b, `\u2029`...)
-		default:
-			b = append(b, s[i:i+size]...)
-		}
-		i += size
-	}
-	return append(b, '"')
 }
