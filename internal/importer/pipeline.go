@@ -93,7 +93,8 @@ type pipeline struct {
 	stop     context.CancelCauseFunc // stops reading and sending; the cause decides the verdict
 	stopCtx  context.Context
 	mu       sync.Mutex
-	inflight inflightRows // rows out with the sender: all but the API's answer
+	inflight inflightRows   // rows out with the sender: all but the API's answer
+	freeOuts chan []outcome // outcome slices the writer recorded, for the dispatcher to reuse
 
 	// counters shared with the progress reporter
 	done, ok, bad, notSent, skipped atomic.Int64
@@ -126,6 +127,7 @@ func (p *pipeline) run(ctx context.Context) error {
 	work := make(chan *chunk, workers*2)
 	ordered := make(chan *chunk, workers*4)
 	local := make(chan []outcome, workers*2) // one slice per chunk: a channel hand-off per row cost more than the row
+	p.freeOuts = make(chan []outcome, workers*2+2)
 	var sent chan []sender.Result
 	var jobs chan []sender.Job
 
@@ -406,7 +408,7 @@ func (p *pipeline) dispatch(ordered <-chan *chunk, jobs chan<- []sender.Job, loc
 				p.delta.mark(c)
 			}
 		}
-		var outs []outcome
+		outs := p.outsSlice()
 		var send []sender.Job
 		for i := range c.items {
 			if p.stopCtx.Err() != nil {
@@ -422,6 +424,8 @@ func (p *pipeline) dispatch(ordered <-chan *chunk, jobs chan<- []sender.Job, loc
 		}
 		if len(outs) > 0 {
 			p.emit(local, outs)
+		} else {
+			p.recycleOuts(outs)
 		}
 		if len(send) > 0 {
 			p.send(jobs, send)
@@ -470,9 +474,6 @@ func (p *pipeline) route(it *item, outs []outcome, send []sender.Job) ([]outcome
 		}
 	}
 	if p.mode == ModeValidate || it.unchanged {
-		if outs == nil {
-			outs = make([]outcome, 0, chunkSize)
-		}
 		st := results.StatusValid
 		if it.unchanged {
 			st = results.StatusUnchanged
@@ -505,6 +506,28 @@ func (p *pipeline) send(jobs chan<- []sender.Job, send []sender.Job) {
 		}
 		p.mu.Unlock()
 		p.notSent.Add(int64(len(send)))
+	}
+}
+
+// outsSlice is an empty slice for a chunk's outcomes: one the writer
+// recorded and handed back, or a new one. An outcome is a few hundred
+// bytes, so a new slice a chunk was a tenth of validate's allocation.
+func (p *pipeline) outsSlice() []outcome {
+	select {
+	case o := <-p.freeOuts:
+		return o
+	default:
+		return make([]outcome, 0, chunkSize)
+	}
+}
+
+// recycleOuts hands a recorded chunk's slice back for another chunk. Its
+// elements are not cleared: each append overwrites a whole element, and
+// what the stale ones hold (a few chunks' rows) is bounded by the list.
+func (p *pipeline) recycleOuts(o []outcome) {
+	select {
+	case p.freeOuts <- o[:0]:
+	default:
 	}
 }
 
@@ -561,6 +584,7 @@ func (p *pipeline) write(local <-chan []outcome, sent <-chan []sender.Result) er
 					werr = p.record(&outs[i])
 				}
 			}
+			p.recycleOuts(outs)
 		case rs, ok := <-sent:
 			if !ok {
 				sent = nil
