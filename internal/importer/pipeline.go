@@ -90,11 +90,12 @@ type pipeline struct {
 	sum          *results.Summary
 	log          *slog.Logger
 
-	stop     context.CancelCauseFunc // stops reading and sending; the cause decides the verdict
-	stopCtx  context.Context
-	mu       sync.Mutex
-	inflight inflightRows   // rows out with the sender: all but the API's answer
-	freeOuts chan []outcome // outcome slices the writer recorded, for the dispatcher to reuse
+	stop       context.CancelCauseFunc // stops reading and sending; the cause decides the verdict
+	stopCtx    context.Context
+	mu         sync.Mutex
+	inflight   inflightRows   // rows out with the sender: all but the API's answer
+	freeOuts   chan []outcome // outcome slices the writer recorded, for the dispatcher to reuse
+	freeChunks chan *chunk    // chunks the dispatcher routed, for the reader to reuse
 
 	// counters shared with the progress reporter
 	done, ok, bad, notSent, skipped atomic.Int64
@@ -128,6 +129,7 @@ func (p *pipeline) run(ctx context.Context) error {
 	ordered := make(chan *chunk, workers*4)
 	local := make(chan []outcome, workers*2) // one slice per chunk: a channel hand-off per row cost more than the row
 	p.freeOuts = make(chan []outcome, workers*2+2)
+	p.freeChunks = make(chan *chunk, workers*4+2)
 	var sent chan []sender.Result
 	var jobs chan []sender.Job
 
@@ -179,7 +181,7 @@ func (p *pipeline) run(ctx context.Context) error {
 func (p *pipeline) read(work, ordered chan<- *chunk) {
 	defer close(work)
 	defer close(ordered)
-	newChunk := func() *chunk { return &chunk{items: make([]item, 0, chunkSize), done: make(chan struct{})} }
+	newChunk := p.newChunk
 	c := newChunk()
 	flush := func() bool {
 		if len(c.items) == 0 {
@@ -430,6 +432,30 @@ func (p *pipeline) dispatch(ordered <-chan *chunk, jobs chan<- []sender.Job, loc
 		if len(send) > 0 {
 			p.send(jobs, send)
 		}
+		p.recycleChunk(c)
+	}
+}
+
+// newChunk is an empty chunk: one the dispatcher is done with, or a new
+// one (a chunk's items are about as many bytes as its outcomes).
+func (p *pipeline) newChunk() *chunk {
+	select {
+	case c := <-p.freeChunks:
+		return c
+	default:
+		return &chunk{items: make([]item, 0, chunkSize), done: make(chan struct{})}
+	}
+}
+
+// recycleChunk hands a routed chunk back to the reader. Every stage is
+// done with it: the workers closed done, and what the writer and the
+// sender got (records, requests) is not part of the chunk. Its items are
+// overwritten whole by the next appends.
+func (p *pipeline) recycleChunk(c *chunk) {
+	c.items, c.done, c.err = c.items[:0], make(chan struct{}), nil
+	select {
+	case p.freeChunks <- c:
+	default:
 	}
 }
 
