@@ -44,7 +44,12 @@ type delta struct {
 	store  *state.Store
 	prefix []byte // the fingerprint's first bytes: endpoint and request options
 
-	empty bool // the state held no keys when the run began: no lookup can hit
+	// empty: the state held no keys when the run began (a first night).
+	// No lookup can hit, no row can be unchanged, and every key the state
+	// holds at the end came from this input: the run keeps no key set at
+	// all, which on a million keys spares 16 MB of live heap and the
+	// collections it costs under the memory limit.
+	empty bool
 
 	mu sync.Mutex // guards seen: the reader (resumed rows) and the dispatcher add to it
 	// seen is every key of the input: asked row by row (did the key come
@@ -122,6 +127,9 @@ func (d *delta) lookup(c *chunk, sc *lookupScratch) error {
 // request and the key did not come earlier in this input. The dispatcher
 // calls it with chunks in file order.
 func (d *delta) mark(c *chunk) {
+	if d.empty {
+		return
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for i := range c.items {
@@ -137,7 +145,7 @@ func (d *delta) mark(c *chunk) {
 // see records that the input holds key (rows lookup did not see: invalid,
 // risky, or skipped by --resume).
 func (d *delta) see(key string) {
-	if key == "" {
+	if key == "" || d.empty {
 		return
 	}
 	d.mu.Lock()
@@ -277,14 +285,19 @@ func (d *delta) finish(j *results.Journal, run *state.Run, missingPath string) (
 // key,time,row (the time and input row of their last ok).
 func (d *delta) writeMissing(path string) (int, error) {
 	// The puts of this run are keys the input held: commit them first so
-	// the scan sees the whole state (they are seen anyway).
+	// the scan sees the whole state (they are seen anyway). A state that
+	// was empty when the run began holds only keys of this input.
+	held := d.seen.hasBytes
+	if d.empty {
+		held = func([]byte) bool { return true }
+	}
 	f, err := os.Create(path)
 	if err != nil {
 		return 0, fmt.Errorf("missing keys: %w", err)
 	}
 	w := csv.NewWriter(f)
 	_ = w.Write([]string{"key", "time", "row"})
-	n, err := d.store.Missing(d.seen.hasBytes, func(key string, e state.Entry) error {
+	n, err := d.store.Missing(held, func(key string, e state.Entry) error {
 		return w.Write([]string{key, e.Time.UTC().Format(time.RFC3339), strconv.FormatInt(e.Row, 10)})
 	})
 	w.Flush()

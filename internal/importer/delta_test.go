@@ -56,8 +56,11 @@ func TestDeltaNights(t *testing.T) {
 	}
 	v1 := func(int) int { return 1 }
 	r := night("mon.csv", seq(1, 100), v1)
-	if r.code != ExitOK || r.sum.OK != 100 || r.sum.Unchanged != 0 {
-		t.Fatalf("first night: exit %d, %d ok, %d unchanged: %v\n%s", r.code, r.sum.OK, r.sum.Unchanged, r.err, r.stderr)
+	if r.code != ExitOK || r.sum.OK != 100 || r.sum.Unchanged != 0 || r.sum.Missing != 0 {
+		t.Fatalf("first night: exit %d, %d ok, %d unchanged, %d missing: %v\n%s", r.code, r.sum.OK, r.sum.Unchanged, r.sum.Missing, r.err, r.stderr)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "mon.csv.missing.csv")); err != nil || string(b) != "key,time,row\n" {
+		t.Errorf("first night's missing file = %q, %v; want the header alone", b, err)
 	}
 	// The night's puts are folded before it ends: the next night's
 	// lookups read them, and nothing is left for its Open to fold.
