@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -115,7 +116,31 @@ func (t *telemetry) finish(sum *results.Summary, code int) {
 	var text, js bytes.Buffer
 	_ = sum.WriteText(&text)
 	_ = sum.WriteJSON(&js)
-	o, log := t.o, t.s.log
+	o := t.o
+	first, _, _ := strings.Cut(text.String(), "\n")
+	a := announcement{ping: notify.Exit(code, text.String()), body: json.RawMessage(js.Bytes()),
+		line: "importer " + string(o.Mode) + " " + inputName(o.Input) + ": " + first}
+	if o.MetricsPush != "" || o.MetricsFile != "" {
+		a.metrics = t.metricsRun(sum, code)
+	}
+	if t.rec != nil {
+		a.report = func() error { return t.rec.WriteFile(o.Report, t.final(sum, code)) }
+	}
+	announce(o, t.s.log, a)
+}
+
+// announcement is what a run tells its watchers when it ends.
+type announcement struct {
+	metrics metrics.Run  // for --metrics-push and --metrics-file
+	ping    notify.Event // for --ping
+	body    any          // the webhook's JSON document (--notify)
+	line    string       // the webhook's text line
+	report  func() error // writes --report; nil when there is none
+}
+
+// announce sends a to every watcher the options name, concurrently, and
+// logs what failed: a watcher that is down never changes the run's outcome.
+func announce(o *Options, log *slog.Logger, a announcement) {
 	var wg sync.WaitGroup
 	do := func(what string, f func() error) {
 		wg.Go(func() {
@@ -125,25 +150,20 @@ func (t *telemetry) finish(sum *results.Summary, code int) {
 		})
 	}
 	ctx := context.Background()
-	if t.rec != nil {
-		do("report "+o.Report, func() error { return t.rec.WriteFile(o.Report, t.final(sum, code)) })
+	if a.report != nil {
+		do("report "+o.Report, a.report)
 	}
-	if o.MetricsPush != "" || o.MetricsFile != "" {
-		m := t.metricsRun(sum, code)
-		if o.MetricsPush != "" {
-			do("metrics push", func() error { return metrics.Push(ctx, o.MetricsPush, m) })
-		}
-		if o.MetricsFile != "" {
-			do("metrics file "+o.MetricsFile, func() error { return metrics.WriteTextfile(o.MetricsFile, m) })
-		}
+	if o.MetricsPush != "" {
+		do("metrics push", func() error { return metrics.Push(ctx, o.MetricsPush, a.metrics) })
+	}
+	if o.MetricsFile != "" {
+		do("metrics file "+o.MetricsFile, func() error { return metrics.WriteTextfile(o.MetricsFile, a.metrics) })
 	}
 	if o.Ping != "" {
-		do("end ping", func() error { return notify.Ping(ctx, o.Ping, notify.Exit(code, text.String())) })
+		do("end ping", func() error { return notify.Ping(ctx, o.Ping, a.ping) })
 	}
 	if o.Notify != "" {
-		first, _, _ := strings.Cut(text.String(), "\n")
-		msg := "importer " + string(o.Mode) + " " + inputName(o.Input) + ": " + first
-		do("notify webhook", func() error { return notify.Notify(ctx, o.Notify, json.RawMessage(js.Bytes()), msg) })
+		do("notify webhook", func() error { return notify.Notify(ctx, o.Notify, a.body, a.line) })
 	}
 	wg.Wait()
 }
@@ -208,38 +228,19 @@ func configName(path string) string {
 
 // reportEarlyFailure tells the watchers of a run that failed before it
 // read a row (a bad config, no token, a held lock, nothing new to pick):
-// the failure ping with the error, the metrics with exit code 1, the
+// the failure ping with the error, the metrics with its exit code (1), the
 // webhook. A cron job that dies at once must not look like one that never
 // started.
 func reportEarlyFailure(o *Options, runErr error) {
 	if o.Ping == "" && o.MetricsPush == "" && o.MetricsFile == "" && o.Notify == "" {
 		return
 	}
-	log := o.logger()
 	code := ExitCode(runErr)
-	text := "importer " + string(o.Mode) + " " + inputName(o.Input) + ": " + runErr.Error()
-	m := metrics.Run{Config: configName(o.Config), Shard: o.Shard, ExitCode: code, Finished: time.Now()}
-	ctx := context.Background()
-	var wg sync.WaitGroup
-	do := func(what string, f func() error) {
-		wg.Go(func() {
-			if err := f(); err != nil {
-				log.Warn(what+" failed", "error", err.Error())
-			}
-		})
-	}
-	if o.Ping != "" {
-		do("failure ping", func() error { return notify.Ping(ctx, o.Ping, notify.Exit(code, text)) })
-	}
-	if o.MetricsPush != "" {
-		do("metrics push", func() error { return metrics.Push(ctx, o.MetricsPush, m) })
-	}
-	if o.MetricsFile != "" {
-		do("metrics file", func() error { return metrics.WriteTextfile(o.MetricsFile, m) })
-	}
-	if o.Notify != "" {
-		body := map[string]any{"input": o.Input, "config": o.Config, "exit_code": code, "error": runErr.Error()}
-		do("notify webhook", func() error { return notify.Notify(ctx, o.Notify, body, text) })
-	}
-	wg.Wait()
+	line := "importer " + string(o.Mode) + " " + inputName(o.Input) + ": " + runErr.Error()
+	announce(o, o.logger(), announcement{
+		metrics: metrics.Run{Config: configName(o.Config), Shard: o.Shard, ExitCode: code, Finished: time.Now()},
+		ping:    notify.Exit(code, line),
+		body:    map[string]any{"input": o.Input, "config": o.Config, "exit_code": code, "error": runErr.Error()},
+		line:    line,
+	})
 }
