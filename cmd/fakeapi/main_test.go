@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"importer/internal/testbin"
 	"io"
 	"net/http"
 	"os"
@@ -285,11 +286,8 @@ func TestBinary(t *testing.T) {
 		t.Skip("builds a binary")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "fakeapi")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := testbin.MustBuild(t, "fakeapi")
+	t.Cleanup(testbin.Remove)
 	tokFile := filepath.Join(dir, "token")
 	if err := os.WriteFile(tokFile, []byte(secret), 0o600); err != nil {
 		t.Fatal(err)

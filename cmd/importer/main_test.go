@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"fmt"
+	"importer/internal/testbin"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -24,19 +25,13 @@ const procToken = "proc-SECRET-token-42"
 var importerBin string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "importer-bin")
-	if err != nil {
+	var err error
+	if importerBin, err = testbin.Build("importer"); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	importerBin = filepath.Join(dir, "importer")
-	out, err := exec.Command("go", "build", "-o", importerBin, ".").CombinedOutput()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "build importer: %v\n%s", err, out)
-		os.Exit(1)
-	}
 	code := m.Run()
-	os.RemoveAll(dir)
+	testbin.Remove()
 	os.Exit(code)
 }
 

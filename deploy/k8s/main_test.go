@@ -12,9 +12,8 @@ import (
 	"bytes"
 	"encoding/csv"
 	"fmt"
+	"importer/internal/testbin"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -23,19 +22,13 @@ import (
 var importerBin string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "importer-k8s")
-	if err != nil {
+	var err error
+	if importerBin, err = testbin.Build("importer"); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	importerBin = filepath.Join(dir, "importer")
-	out, err := exec.Command("go", "build", "-o", importerBin, "../../cmd/importer").CombinedOutput()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "build importer: %v\n%s", err, out)
-		os.Exit(1)
-	}
 	code := m.Run()
-	os.RemoveAll(dir)
+	testbin.Remove()
 	os.Exit(code)
 }
 

@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"importer/internal/testbin"
 	"io"
 	"maps"
 	"os"
@@ -575,7 +576,7 @@ func TestHostileMemory(t *testing.T) {
 		// as the importer's GOGC lets it.
 		heapLimit = 32 << 20
 	)
-	bin := buildImporter(t)
+	bin := testbin.MustBuild(t, "importer")
 	tests := []struct {
 		name   string
 		gen    func(t testing.TB, dir string) string
@@ -632,23 +633,6 @@ func TestHostileMemory(t *testing.T) {
 			}
 		})
 	}
-}
-
-// buildImporter builds cmd/importer into a temporary directory, without
-// -race, as `make build` does.
-func buildImporter(t *testing.T) string {
-	t.Helper()
-	gobin, err := exec.LookPath("go")
-	if err != nil {
-		t.Fatalf("no go command to build the importer: %v", err)
-	}
-	bin := filepath.Join(t.TempDir(), "importer")
-	cmd := exec.Command(gobin, "build", "-trimpath", "-o", bin, "importer/cmd/importer")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
 }
 
 // memUse is what a child process's memory came to.

@@ -5,11 +5,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"importer/internal/testbin"
 	"io/fs"
 	"math"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -289,18 +289,11 @@ func TestRunEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bin := t.TempDir()
-	for _, name := range []string{"importer", "fakeapi"} {
-		cmd := exec.Command("go", "build", "-o", filepath.Join(bin, name), "./cmd/"+name)
-		cmd.Dir = root
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("go build %s: %v\n%s", name, err, out)
-		}
-	}
+	importerBin, fakeBin := testbin.MustBuild(t, "importer"), testbin.MustBuild(t, "fakeapi")
 	out := t.TempDir()
 	var log bytes.Buffer
 	cfg := Config{
-		Dir: root, Out: out, Importer: filepath.Join(bin, "importer"), FakeAPI: filepath.Join(bin, "fakeapi"),
+		Dir: root, Out: out, Importer: importerBin, FakeAPI: fakeBin,
 		ParseRows: 400, CPURows: 2000, Repeat: 1, BigBytes: 100_000, BigConfig: MapPhone,
 		SendRows: 300, BatchRows: 2000, BareConcurrency: []int{2}, PaceSeconds: 2, DeltaRows: 2000,
 		GoBenchPkgs: []string{"./internal/jsonenc"}, GoBenchTime: "1x", Profile: true, Log: &log,
@@ -415,15 +408,10 @@ func TestDeltaScenario(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bin := t.TempDir()
-	cmd := exec.Command("go", "build", "-o", bin+string(filepath.Separator), "./cmd/importer", "./cmd/fakeapi")
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	importerBin, fakeBin := testbin.MustBuild(t, "importer"), testbin.MustBuild(t, "fakeapi")
 	var log bytes.Buffer
 	cfg := Config{
-		Dir: root, Out: t.TempDir(), Importer: filepath.Join(bin, "importer"), FakeAPI: filepath.Join(bin, "fakeapi"),
+		Dir: root, Out: t.TempDir(), Importer: importerBin, FakeAPI: fakeBin,
 		Only: []string{"delta"}, DeltaRows: 2000, Repeat: 1, Log: &log,
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
