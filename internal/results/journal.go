@@ -221,11 +221,8 @@ func OpenJournal(path string, appendTo bool) (*Journal, error) {
 func (j *Journal) Write(r *Row) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if j.err != nil {
-		return j.err
-	}
-	if j.closed {
-		return fmt.Errorf("write results %s: %w", j.path, os.ErrClosed)
+	if err := j.writable(); err != nil {
+		return err
 	}
 	if r == nil {
 		return fmt.Errorf("write results %s: nil row", j.path)
@@ -259,6 +256,18 @@ func (j *Journal) sinceWrite() time.Duration {
 	return time.Since(j.last)
 }
 
+// writable is the error a write returns before it starts: the first
+// write error (sticky), or that the journal is closed. j.mu is held.
+func (j *Journal) writable() error {
+	if j.err != nil {
+		return j.err
+	}
+	if j.closed {
+		return fmt.Errorf("write results %s: %w", j.path, os.ErrClosed)
+	}
+	return nil
+}
+
 // WriteInFlight records rows that are about to be sent in a request that
 // may apply them even if no reply ever comes (rows using incr, add or
 // delete): one line per row with status unknown, handed to the file before
@@ -268,11 +277,8 @@ func (j *Journal) sinceWrite() time.Duration {
 func (j *Journal) WriteInFlight(rows []Row) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if j.err != nil {
-		return j.err
-	}
-	if j.closed {
-		return fmt.Errorf("write results %s: %w", j.path, os.ErrClosed)
+	if err := j.writable(); err != nil {
+		return err
 	}
 	for i := range rows {
 		r := rows[i]
