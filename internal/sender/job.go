@@ -30,7 +30,8 @@ type Job struct {
 	// Payload is the row's request content.
 	Payload Payload
 
-	announced bool // a Risky job that Config.BeforeSend was told about
+	announced bool   // a Risky job that Config.BeforeSend was told about
+	keyHash   uint64 // Key's hash in the run's map of keys in flight, set when admitted
 }
 
 // Status is the final state of one job.

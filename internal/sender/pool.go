@@ -269,6 +269,7 @@ func (r *run) admitLocked(j Job) {
 	r.held++
 	if j.Key != "" {
 		h := maphash.String(r.keySeed, j.Key)
+		j.keyHash = h // the copies that go on carry it: no second hash when it finishes
 		if q, busy := r.keys[h]; busy {
 			r.keys[h] = append(q, j)
 			return
@@ -429,7 +430,7 @@ func (r *run) finishLocked(u *unit) (next *unit, canceled []Job) {
 			if k == "" || handed[u.jobs[i].ID] {
 				continue
 			}
-			h := maphash.String(r.keySeed, k)
+			h := u.jobs[i].keyHash
 			q := r.keys[h]
 			if len(q) == 0 {
 				delete(r.keys, h)
