@@ -436,7 +436,7 @@ func (s *session) pick(ctx context.Context) (source.Meta, error) {
 	}
 	if s.imported(newest) {
 		return source.Meta{}, fmt.Errorf("%w: the newest input under %s, %s (%s), is in the state's ledger already; "+
-			"nothing newer to import", ErrAlreadyImported, o.Input, newest.Location, newest.LastModified.UTC().Format(time.RFC3339))
+			"nothing newer to import (name it as INPUT with --again to import it once more)", ErrAlreadyImported, o.Input, newest.Location, newest.LastModified.UTC().Format(time.RFC3339))
 	}
 	return newest, nil
 }
