@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/csv"
 	"fmt"
-	"hash/maphash"
 	"os"
 	"strconv"
 	"sync"
@@ -54,7 +53,7 @@ type delta struct {
 	mu sync.Mutex // guards seen: the reader (resumed rows) and the dispatcher add to it
 	// seen is every key of the input: asked row by row (did the key come
 	// earlier in this input?) and by the missing-key scan.
-	seen hashSet
+	seen *state.Seen
 
 	batch      state.Batch // writer only
 	lastCommit time.Time
@@ -65,7 +64,7 @@ type delta struct {
 // state holds: tonight's export holds about as many, so the key set is
 // sized once for them instead of doubling (and copying) as it fills.
 func newDelta(store *state.Store, stored int, endpoint string, envelope []byte) *delta {
-	d := &delta{store: store, empty: stored == 0, seen: newHashSet(stored), lastCommit: time.Now()}
+	d := &delta{store: store, empty: stored == 0, seen: state.NewSeen(stored), lastCommit: time.Now()}
 	d.prefix = append(append([]byte(endpoint), 0), envelope...)
 	d.pool.New = func() any { b := make([]byte, 0, 1024); return &b }
 	return d
@@ -137,7 +136,7 @@ func (d *delta) mark(c *chunk) {
 		if !it.hasFP {
 			continue
 		}
-		first := d.seen.add(it.req.Key)
+		first := d.seen.Add(it.req.Key)
 		it.unchanged = first && !it.resumedOK && it.stored
 	}
 }
@@ -149,78 +148,8 @@ func (d *delta) see(key string) {
 		return
 	}
 	d.mu.Lock()
-	d.seen.add(key)
+	d.seen.Add(key)
 	d.mu.Unlock()
-}
-
-// hashSet is a set of keys by their 64-bit hash (open addressing, linear
-// probing), for a membership test per row: ~16 bytes a key at most. A Go
-// map of strings would hold every key's bytes; state.Seen sorts on every
-// test after an add. Two keys with one hash (odds ~10⁻⁸ for a million
-// keys) make the second look repeated: it is then sent rather than skipped.
-type hashSet struct {
-	seed  maphash.Seed
-	slots []uint64 // 0 = empty; a hash of 0 is stored as 1
-	n     int
-}
-
-// newHashSet returns a set with room for about hint keys before it grows.
-func newHashSet(hint int) hashSet {
-	n := 1024
-	for n*3/4 < hint {
-		n *= 2
-	}
-	return hashSet{seed: maphash.MakeSeed(), slots: make([]uint64, n)}
-}
-
-// hasBytes reports whether key was added (or a key with the same hash):
-// the missing-key scan asks it for every key of the state.
-func (s *hashSet) hasBytes(key []byte) bool {
-	h := maphash.Bytes(s.seed, key) | 1
-	mask := uint64(len(s.slots) - 1)
-	for i := h & mask; ; i = (i + 1) & mask {
-		switch s.slots[i] {
-		case h:
-			return true
-		case 0:
-			return false
-		}
-	}
-}
-
-// add adds key and reports whether it was new.
-func (s *hashSet) add(key string) bool {
-	h := maphash.String(s.seed, key) | 1
-	if s.n >= len(s.slots)*3/4 {
-		s.grow()
-	}
-	mask := uint64(len(s.slots) - 1)
-	for i := h & mask; ; i = (i + 1) & mask {
-		switch s.slots[i] {
-		case h:
-			return false
-		case 0:
-			s.slots[i] = h
-			s.n++
-			return true
-		}
-	}
-}
-
-func (s *hashSet) grow() {
-	old := s.slots
-	s.slots = make([]uint64, 2*len(old))
-	mask := uint64(len(s.slots) - 1)
-	for _, h := range old {
-		if h == 0 {
-			continue
-		}
-		i := h & mask
-		for s.slots[i] != 0 {
-			i = (i + 1) & mask
-		}
-		s.slots[i] = h
-	}
 }
 
 // put stores a row that ended ok; commitIfDue commits the batch when it is
@@ -287,7 +216,7 @@ func (d *delta) writeMissing(path string) (int, error) {
 	// The puts of this run are keys the input held: commit them first so
 	// the scan sees the whole state (they are seen anyway). A state that
 	// was empty when the run began holds only keys of this input.
-	held := d.seen.hasBytes
+	held := d.seen.HasBytes
 	if d.empty {
 		held = func([]byte) bool { return true }
 	}

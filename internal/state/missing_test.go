@@ -3,7 +3,6 @@ package state
 import (
 	"errors"
 	"fmt"
-	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -89,52 +88,65 @@ func TestMissing(t *testing.T) {
 	})
 }
 
-// TestSeen: membership, duplicates, and growth that duplicates do not drive.
+// TestSeen: the set of an input's keys answers "did this key come
+// earlier?" as keys arrive (Add) and "did the input hold this key?" (Has,
+// HasBytes), through growth from any size hint; repeats take no room.
 func TestSeen(t *testing.T) {
-	t.Run("members and non-members", func(t *testing.T) {
-		s := NewSeen(0)
-		for i := range 5000 {
-			s.Add(fmt.Sprintf("user%d@example.com", i))
-		}
-		for i := range 5000 {
-			if !s.Has(fmt.Sprintf("user%d@example.com", i)) {
-				t.Fatalf("user%d was added but Has says no", i)
+	for _, tc := range []struct {
+		name string
+		hint int
+		keys int
+	}{
+		{"NoHint", 0, 5000},
+		{"HintTooSmall", 100, 5000},
+		{"HintRight", 5000, 5000},
+		{"HintTooLarge", 1_000_000, 10},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := NewSeen(tc.hint)
+			for i := range tc.keys {
+				if !s.Add(fmt.Sprintf("user%d@example.com", i)) {
+					t.Fatalf("key %d reported as added before it was", i)
+				}
 			}
-		}
-		for i := 5000; i < 10000; i++ {
-			if s.Has(fmt.Sprintf("user%d@example.com", i)) {
-				t.Fatalf("user%d was never added but Has says yes", i)
+			for i := range tc.keys {
+				k := fmt.Sprintf("user%d@example.com", i)
+				if s.Add(k) {
+					t.Fatalf("key %d reported new twice", i)
+				}
+				if !s.Has(k) || !s.HasBytes([]byte(k)) {
+					t.Fatalf("key %d was added but Has or HasBytes says no", i)
+				}
 			}
-		}
-		if s.Len() != 5000 {
-			t.Errorf("Len = %d, want 5000", s.Len())
-		}
-		// Adding after a lookup keeps working.
-		s.Add("late@example.com")
-		if !s.Has("late@example.com") || s.Len() != 5001 {
-			t.Errorf("after a late Add: Has = %v, Len = %d", s.Has("late@example.com"), s.Len())
-		}
-	})
+			for i := tc.keys; i < tc.keys+1000; i++ {
+				k := fmt.Sprintf("user%d@example.com", i)
+				if s.Has(k) || s.HasBytes([]byte(k)) {
+					t.Fatalf("key %d was never added but Has or HasBytes says yes", i)
+				}
+			}
+			if s.Len() != tc.keys {
+				t.Errorf("Len = %d, want %d", s.Len(), tc.keys)
+			}
+		})
+	}
 	t.Run("a key repeated 100,000 times takes no more room", func(t *testing.T) {
 		s := NewSeen(0)
-		start := cap(s.h)
+		start := len(s.slots)
 		for range 100_000 {
 			s.Add("same@example.com")
 		}
-		if s.Len() != 1 || cap(s.h) != start {
-			t.Errorf("Len = %d, cap %d → %d: repeats must be folded, not stored", s.Len(), start, cap(s.h))
+		if s.Len() != 1 || len(s.slots) != start {
+			t.Errorf("Len = %d, slots %d → %d: repeats must take no room", s.Len(), start, len(s.slots))
 		}
 	})
 	t.Run("a size hint is honoured", func(t *testing.T) {
 		s := NewSeen(20_000)
+		start := len(s.slots)
 		for i := range 20_000 {
 			s.Add(fmt.Sprint(i))
 		}
-		if cap(s.h) != 20_000 {
-			t.Errorf("cap %d after 20000 distinct keys with that hint, want no growth", cap(s.h))
-		}
-		if !slices.IsSorted(s.h[:s.Len()]) {
-			t.Error("not sorted after Len")
+		if len(s.slots) != start {
+			t.Errorf("slots %d → %d after 20000 distinct keys with that hint, want no growth", start, len(s.slots))
 		}
 	})
 }
