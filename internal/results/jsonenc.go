@@ -3,6 +3,7 @@ package results
 import (
 	"bytes"
 	"encoding/json"
+	"unicode/utf8"
 )
 
 // findMember returns the byte span of the value of the last top-level member
@@ -40,13 +41,14 @@ func findMember(obj []byte, key string) (start, end int, ok bool) {
 	}
 }
 
-// keyEquals compares a quoted JSON key with key, decoding escapes if any.
+// keyEquals compares a quoted JSON key with key as a decoder would read the
+// key: escapes decoded, and bytes that are not UTF-8 read as U+FFFD.
 func keyEquals(quoted []byte, key string) bool {
 	if len(quoted) < 2 {
 		return false
 	}
 	inner := quoted[1 : len(quoted)-1]
-	if bytes.IndexByte(inner, '\\') < 0 {
+	if bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
 		return string(inner) == key
 	}
 	var s string
