@@ -121,7 +121,7 @@ func BenchmarkPoolLoopback(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			defer p.s.Client.CloseIdleConnections()
+			defer p.s.closeIdle()
 			start := time.Now()
 			if ok := feed(b, p, b.N); ok != b.N {
 				b.Fatalf("%d of %d rows ok", ok, b.N)

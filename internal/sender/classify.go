@@ -256,7 +256,7 @@ func httpStatus(code int) string {
 }
 
 // errRedirect is wrapped by the client's CheckRedirect error: no redirect
-// is ever followed (see guardClient).
+// is ever followed (see roundTrip).
 var errRedirect = errors.New("redirect not followed")
 
 // redirectError carries where the API tried to send us.

@@ -47,9 +47,10 @@ type Config struct {
 	// least two batches.
 	Window int
 	Logger *slog.Logger // nil = discard
-	// Client sends the requests; nil = one built here (keep-alive, idle and
-	// per-host connections = the concurrency bound). Either way redirects to
-	// another host, or from https to http, are refused: the body holds the token.
+	// Client's Transport sends the requests; nil = one built here
+	// (keep-alive, idle and per-host connections = the concurrency bound).
+	// Only the Transport is used: each attempt has its own timeout, and no
+	// redirect is ever followed (see roundTrip).
 	Client *http.Client
 	// BeforeSend, when set, is called with the IDs of Risky jobs just before
 	// the first request holding them is sent, from the goroutine sending
@@ -98,7 +99,8 @@ type settings struct {
 	auth                string // the Authorization header; "" without Bearer
 	randN               func(int64) int64
 	mask                *masker
-	ownClient           bool // the client was built here: Run closes its idle connections
+	transport           http.RoundTripper // sends every attempt (Client's, or one built here)
+	ownClient           bool              // the transport was built here: Run closes its idle connections
 }
 
 func (c Config) settle() (*settings, error) {
@@ -198,7 +200,7 @@ func (c Config) settle() (*settings, error) {
 	if s.Logger == nil {
 		s.Logger = slog.New(slog.DiscardHandler)
 	}
-	s.Client = guardClient(c.Client, s.bound)
+	s.transport = transportOf(c.Client, s.bound)
 	s.ownClient = c.Client == nil
 	return s, nil
 }
@@ -226,37 +228,38 @@ func redact(raw string) string {
 	return raw
 }
 
-// guardClient returns the client to use: a copy of c (or a new one) that
-// never follows a redirect. Following one sends the body again (the first
-// POST may already have been applied, and a 307 to the same URL would send
-// it ten times), and the body holds the token, which must never reach
-// another host.
-func guardClient(c *http.Client, bound int) *http.Client {
-	var out http.Client
+// transportOf returns the round tripper of c, or a keep-alive transport
+// for bound connections when c is nil. Attempts call it directly rather than
+// through http.Client.Do, which would clone the headers and the URL of every
+// request for the redirects this package never follows (see roundTrip).
+func transportOf(c *http.Client, bound int) http.RoundTripper {
 	if c != nil {
-		out = *c
-	} else {
-		out.Transport = &http.Transport{
-			Proxy: http.ProxyFromEnvironment,
-			DialContext: (&net.Dialer{
-				Timeout:   30 * time.Second,
-				KeepAlive: 30 * time.Second,
-			}).DialContext,
-			ForceAttemptHTTP2:     true,
-			MaxIdleConns:          bound,
-			MaxIdleConnsPerHost:   bound,
-			MaxConnsPerHost:       bound,
-			IdleConnTimeout:       90 * time.Second,
-			TLSHandshakeTimeout:   10 * time.Second,
-			ExpectContinueTimeout: time.Second,
+		if c.Transport != nil {
+			return c.Transport
 		}
+		return http.DefaultTransport
 	}
-	out.CheckRedirect = func(req *http.Request, via []*http.Request) error {
-		first := via[0].URL
-		return &redirectError{to: req.URL.Redacted(),
-			otherHost: req.URL.Host != first.Host || (first.Scheme == "https" && req.URL.Scheme != "https")}
+	return &http.Transport{
+		Proxy: http.ProxyFromEnvironment,
+		DialContext: (&net.Dialer{
+			Timeout:   30 * time.Second,
+			KeepAlive: 30 * time.Second,
+		}).DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          bound,
+		MaxIdleConnsPerHost:   bound,
+		MaxConnsPerHost:       bound,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
 	}
-	return &out
+}
+
+// closeIdle closes the transport's idle keep-alive connections.
+func (s *settings) closeIdle() {
+	if t, ok := s.transport.(interface{ CloseIdleConnections() }); ok {
+		t.CloseIdleConnections()
+	}
 }
 
 // scrub removes the token from an outcome's texts, in every form a server

@@ -92,9 +92,9 @@ func TestNewPoolDefaults(t *testing.T) {
 				s.MaxBatchBytes != DefaultMaxBatchBytes || s.BreakerSample != DefaultBreakerSample {
 				t.Errorf("defaults not applied: %+v", s.Config)
 			}
-			tr, ok := s.Client.Transport.(*http.Transport)
+			tr, ok := s.transport.(*http.Transport)
 			if !ok || tr.MaxIdleConnsPerHost != tt.bound || tr.MaxConnsPerHost != tt.bound {
-				t.Errorf("transport = %T, want idle and per-host connections = %d", s.Client.Transport, tt.bound)
+				t.Errorf("transport = %T, want idle and per-host connections = %d", s.transport, tt.bound)
 			}
 		})
 	}

@@ -196,7 +196,7 @@ func (p *Pool) Run(ctx context.Context, jobs <-chan []Job, results chan<- []Resu
 	if p.s.ownClient {
 		// Keep-alive connections would otherwise outlive the run by up to
 		// IdleConnTimeout, each with its read and write goroutines.
-		p.s.Client.CloseIdleConnections()
+		p.s.closeIdle()
 	}
 	if fe, ok := context.Cause(stop).(*FatalError); ok {
 		return fe
@@ -423,8 +423,11 @@ func (r *run) finishLocked(u *unit) (next *unit, canceled []Job) {
 			r.unbatchLocked()
 		}
 		// Handed-off units go first: they are older than anything pending.
-		r.pending = append(u.handoff, r.pending...)
-		u.handoff = nil
+		// (Only when there are some: the append would copy the queue.)
+		if len(u.handoff) > 0 {
+			r.pending = append(u.handoff, r.pending...)
+			u.handoff = nil
+		}
 		for i := range u.jobs {
 			k := u.jobs[i].Key
 			if k == "" || handed[u.jobs[i].ID] {

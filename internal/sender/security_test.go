@@ -69,38 +69,67 @@ func TestRedirectSameHost(t *testing.T) {
 	}
 }
 
-// TestCheckRedirect: the policy refuses every redirect, and tells another
-// host (or a downgrade from https) apart for the message.
-func TestCheckRedirect(t *testing.T) {
-	req := func(u string) *http.Request {
-		r, err := http.NewRequest("POST", u, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return r
+// redirector answers every request with code and a Location header.
+type redirector struct {
+	code     int
+	location string
+}
+
+func (r redirector) RoundTrip(req *http.Request) (*http.Response, error) {
+	h := http.Header{}
+	if r.location != "" {
+		h.Set("Location", r.location)
 	}
+	return &http.Response{StatusCode: r.code, Header: h, Body: http.NoBody, Request: req}, nil
+}
+
+// TestRoundTripRefusesRedirects: no redirect is followed, whatever the
+// client given says, and another host (or a downgrade from https) is told
+// apart for the message. A 3xx without a Location is an answer like any other.
+func TestRoundTripRefusesRedirects(t *testing.T) {
 	tests := []struct {
 		name      string
 		client    *http.Client
+		code      int
 		from, to  string
+		redirect  bool
 		otherHost bool
+		want      string // the redirect's target as reported
 	}{
-		{"SameHost", nil, "https://api.test/a", "https://api.test/b", false},
-		{"SameURL", nil, "https://api.test/a", "https://api.test/a", false},
-		{"OtherHost", nil, "https://api.test/a", "https://evil.test/a", true},
-		{"OtherPort", nil, "http://127.0.0.1:1/a", "http://127.0.0.1:2/a", true},
-		{"Downgrade", nil, "https://api.test/a", "http://api.test/a", true},
-		{"Upgrade", nil, "http://api.test/a", "https://api.test/a", false},
+		{"SameHost", nil, 307, "https://api.test/a", "https://api.test/b", true, false, "https://api.test/b"},
+		{"SameURL", nil, 308, "https://api.test/a", "https://api.test/a", true, false, "https://api.test/a"},
+		{"Relative", nil, 302, "https://api.test/a/b", "/c", true, false, "https://api.test/c"},
+		{"OtherHost", nil, 301, "https://api.test/a", "https://evil.test/a", true, true, "https://evil.test/a"},
+		{"OtherPort", nil, 303, "http://127.0.0.1:1/a", "http://127.0.0.1:2/a", true, true, "http://127.0.0.1:2/a"},
+		{"Downgrade", nil, 307, "https://api.test/a", "http://api.test/a", true, true, "http://api.test/a"},
+		{"Upgrade", nil, 307, "http://api.test/a", "https://api.test/a", true, false, "https://api.test/a"},
+		{"PasswordNotShown", nil, 307, "http://api.test/a", "http://u:secret@api.test/b", true, false, "http://u:xxxxx@api.test/b"},
 		{"CallerCannotOverride", &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return nil }},
-			"https://api.test/a", "https://evil.test/b", true},
+			307, "https://api.test/a", "https://evil.test/b", true, true, "https://evil.test/b"},
+		{"NoLocation", nil, 307, "https://api.test/a", "", false, false, ""},
+		{"MultipleChoices", nil, 300, "https://api.test/a", "https://evil.test/b", false, false, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := guardClient(tt.client, 4)
-			err := c.CheckRedirect(req(tt.to), []*http.Request{req(tt.from)})
+			c := tt.client
+			if c == nil {
+				c = &http.Client{}
+			}
+			c.Transport = redirector{tt.code, tt.to}
+			req, err := http.NewRequest("POST", tt.from, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := roundTrip(transportOf(c, 4), req)
+			if !tt.redirect {
+				if err != nil || resp == nil || resp.StatusCode != tt.code {
+					t.Fatalf("roundTrip = %v, %v; want the %d reply itself", resp, err, tt.code)
+				}
+				return
+			}
 			var re *redirectError
-			if !errors.As(err, &re) || !errors.Is(err, errRedirect) || re.otherHost != tt.otherHost {
-				t.Errorf("CheckRedirect(%s → %s) = %#v, want a refusal with otherHost %v", tt.from, tt.to, err, tt.otherHost)
+			if resp != nil || !errors.As(err, &re) || !errors.Is(err, errRedirect) || re.otherHost != tt.otherHost || re.to != tt.want {
+				t.Errorf("roundTrip(%s → %s) = %v, %#v; want a refusal naming %s with otherHost %v", tt.from, tt.to, resp, err, tt.want, tt.otherHost)
 			}
 		})
 	}

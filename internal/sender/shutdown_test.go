@@ -179,7 +179,7 @@ func TestShutdownLoopback(t *testing.T) {
 	if ok < 8 {
 		t.Errorf("%d ok, want at least the 8 in flight", ok)
 	}
-	p.s.Client.CloseIdleConnections()
+	p.s.closeIdle()
 	srv.Close()
 	// Goroutines of the pool and the connections wind down; allow the
 	// runtime a moment by polling the condition, not by sleeping a fixed time.

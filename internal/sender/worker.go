@@ -3,6 +3,7 @@ package sender
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -455,7 +456,7 @@ func (r *run) attempt(b *body, items int) (x exchange) {
 		req.Header["Authorization"] = []string{s.auth}
 	}
 	start := time.Now()
-	resp, err := s.Client.Do(req)
+	resp, err := roundTrip(s.transport, req)
 	if err != nil {
 		x.err, x.wrote = err, wrote.Load()
 		x.timedOut = errors.Is(ctx.Err(), context.DeadlineExceeded)
@@ -492,6 +493,36 @@ func (r *run) attempt(b *body, items int) (x exchange) {
 		}
 	}
 	return x
+}
+
+// roundTrip sends req once. A redirect is never followed: following one
+// sends the body again (the first POST may already have been applied, and a
+// 307 to the same URL would send it ten times), and the body holds the
+// token, which must never reach another host. A 3xx reply that names a
+// Location is therefore an error (*redirectError) with the reply closed.
+func roundTrip(t http.RoundTripper, req *http.Request) (*http.Response, error) {
+	resp, err := t.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	switch resp.StatusCode {
+	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther,
+		http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+	default:
+		return resp, nil
+	}
+	loc := resp.Header.Get("Location")
+	if loc == "" {
+		return resp, nil // nowhere to go: an answer like any other
+	}
+	resp.Body.Close()
+	to, perr := req.URL.Parse(loc)
+	if perr != nil {
+		return nil, fmt.Errorf("reply %d with a bad Location %q: %w", resp.StatusCode, loc, perr)
+	}
+	first := req.URL
+	return nil, &redirectError{to: to.Redacted(),
+		otherHost: to.Host != first.Host || (first.Scheme == "https" && to.Scheme != "https")}
 }
 
 // readReply reads a reply body to its end (so the connection is reused)
