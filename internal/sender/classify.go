@@ -255,7 +255,7 @@ func httpStatus(code int) string {
 	return s
 }
 
-// errRedirect is wrapped by the client's CheckRedirect error: no redirect
+// errRedirect is wrapped by roundTrip's refusal of a redirect: no redirect
 // is ever followed (see roundTrip).
 var errRedirect = errors.New("redirect not followed")
 
