@@ -184,6 +184,44 @@ func TestJournalLastLineWins(t *testing.T) {
 	}
 }
 
+// TestJournalFlushFastRows: rows that come less than a millisecond apart
+// look at the clock every 64th row only, so a second's flush comes at most
+// 64 rows late, and then holds every row written.
+func TestJournalFlushFastRows(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "in.results.csv")
+	synctest.Test(t, func(t *testing.T) {
+		j, err := OpenJournal(path, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer j.Close()
+		row := sampleRows()[0]
+		write := func() {
+			row.Row++
+			if err := j.Write(&row); err != nil {
+				t.Fatal(err)
+			}
+		}
+		write()
+		write() // the same instant: fast rows
+		time.Sleep(JournalFlushEvery)
+		late := 0
+		for len(readRows(t, path)) == 0 {
+			if late > flushCheckSkips {
+				t.Fatalf("a second has passed and %d more rows came, but the file is empty", late)
+			}
+			write()
+			late++
+		}
+		if got := len(readRows(t, path)); got != 2+late {
+			t.Fatalf("the flush wrote %d rows, want all %d", got, 2+late)
+		}
+		if late < 2 {
+			t.Fatalf("the flush came on row %d after the second: the clock is still read on every row", late)
+		}
+	})
+}
+
 // TestJournalFlushEverySecond shows lines reaching the file without Close,
 // on the fake clock: nothing before a second has passed, everything on the
 // first Write after it.
