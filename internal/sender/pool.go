@@ -106,7 +106,8 @@ func (p *Pool) Run(ctx context.Context, jobs <-chan []Job, results chan<- []Resu
 	r := &run{
 		p: p, s: p.s, ctx: ctx, stop: stop, halt: cancel, results: results,
 		wake:      make(chan struct{}, 1),
-		keys:      make(map[uint64][]Job, p.s.Window), // never grows while the window is full
+		keys:      newHashSet(p.s.Window), // never grows while the window is full
+		waiting:   make(map[uint64][]Job),
 		keySeed:   maphash.MakeSeed(),
 		inputOpen: true,
 	}
@@ -245,12 +246,13 @@ type run struct {
 	conc    *concurrency // coordinator only
 
 	mu sync.Mutex // guards the fields below
-	// keys maps the hash of each key with a job in flight or queued to the
-	// jobs waiting behind it. Hashes, not the keys: a lookup then reads no
-	// key bytes (a cache miss a row in a batch run, where this map was the
-	// sender's largest cost), and two keys with one hash only wait for each
-	// other, which keeps the order of each.
-	keys      map[uint64][]Job
+	// keys holds the hash of each key with a job in flight or queued, and
+	// waiting the jobs queued behind such a key (rare: the same key twice
+	// within a window). Hashes, not the keys: a lookup then reads no key
+	// bytes (a cache miss a row in a batch run), and two keys with one hash
+	// only wait for each other, which keeps the order of each.
+	keys      *hashSet
+	waiting   map[uint64][]Job
 	keySeed   maphash.Seed
 	pending   []*unit // sealed units waiting for a worker (FIFO)
 	open      *unit   // the batch being filled
@@ -270,11 +272,10 @@ func (r *run) admitLocked(j Job) {
 	if j.Key != "" {
 		h := maphash.String(r.keySeed, j.Key)
 		j.keyHash = h // the copies that go on carry it: no second hash when it finishes
-		if q, busy := r.keys[h]; busy {
-			r.keys[h] = append(q, j)
+		if !r.keys.add(h) {
+			r.waiting[h] = append(r.waiting[h], j)
 			return
 		}
-		r.keys[h] = nil
 	}
 	r.readyLocked(j)
 }
@@ -434,17 +435,21 @@ func (r *run) finishLocked(u *unit) (next *unit, canceled []Job) {
 				continue
 			}
 			h := u.jobs[i].keyHash
-			q := r.keys[h]
+			var q []Job
+			if len(r.waiting) > 0 {
+				q = r.waiting[h]
+			}
 			if len(q) == 0 {
-				delete(r.keys, h)
+				r.keys.remove(h)
 				continue
 			}
+			// The next job of the key goes; the key stays busy.
 			next := q[0]
 			q[0] = Job{}
 			if len(q) == 1 {
-				r.keys[h] = nil
+				delete(r.waiting, h)
 			} else {
-				r.keys[h] = q[1:]
+				r.waiting[h] = q[1:]
 			}
 			r.readyLocked(next)
 		}
@@ -521,10 +526,11 @@ func (r *run) takeQueuedLocked() []Job {
 		r.openBody.release()
 		r.open, r.openBody = nil, nil
 	}
-	for _, q := range r.keys {
+	for _, q := range r.waiting {
 		jobs = append(jobs, q...)
 	}
-	r.keys = nil
+	r.waiting = nil
+	r.keys = newHashSet(0)
 	r.held -= len(jobs)
 	return jobs
 }
