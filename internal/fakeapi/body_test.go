@@ -102,6 +102,10 @@ func TestBodyLimit(t *testing.T) {
 			if mustOK(t, r); len(r.Result) != 3 || stored != 3 {
 				t.Errorf("reply %s, %d stored; want 3 results and 3 profiles", r.raw, stored)
 			}
+			// The bytes as sent and as read: what a compressed body saves.
+			if st := e.stats().Endpoints["import_batch"]; st.WireBytes != int64(len(body)) || st.BodyBytes != int64(tt.size) {
+				t.Errorf("wire, body bytes = %d, %d; want %d, %d", st.WireBytes, st.BodyBytes, len(body), tt.size)
+			}
 		})
 	}
 }

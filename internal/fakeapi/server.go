@@ -224,6 +224,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		abort(w) // the client went away mid-body: nobody is left to answer
 		return
 	}
+	if state == bodyOK {
+		s.stats.wireBytes[ep].Add(int64(len(*raw)))
+		s.stats.bodyBytes[ep].Add(int64(len(body)))
+	}
 	isXML, known := contentKind(r.Header.Get("Content-Type"))
 	var rep reply
 	switch {

@@ -49,13 +49,17 @@ type Stats struct {
 // kind), quota (refused by the tariff limit); zero counts are left out.
 // Slow counts replies held back by SlowRate, whatever their outcome. Items
 // counts the profiles that reached validation (one per single call,
-// len(data) per batch) and ItemErrors those that failed.
+// len(data) per batch) and ItemErrors those that failed. WireBytes counts
+// the request body bytes as sent and BodyBytes as read after any gzip
+// layer (equal for uncompressed bodies), over the bodies read whole.
 type EndpointStats struct {
 	Requests   int64            `json:"requests"`
 	Outcomes   map[string]int64 `json:"outcomes"`
 	Slow       int64            `json:"slow"`
 	Items      int64            `json:"items"`
 	ItemErrors int64            `json:"item_errors"`
+	WireBytes  int64            `json:"wire_bytes"`
+	BodyBytes  int64            `json:"body_bytes"`
 }
 
 // counters are lock-free so counting never contends with the store.
@@ -64,6 +68,8 @@ type counters struct {
 	slow       [numEndpoints]atomic.Int64
 	items      [numEndpoints]atomic.Int64
 	itemErrors [numEndpoints]atomic.Int64
+	wireBytes  [numEndpoints]atomic.Int64
+	bodyBytes  [numEndpoints]atomic.Int64
 }
 
 func (c *counters) add(ep endpoint, o outcome) { c.requests[ep][o].Add(1) }
@@ -76,6 +82,8 @@ func (c *counters) reset() {
 		c.slow[ep].Store(0)
 		c.items[ep].Store(0)
 		c.itemErrors[ep].Store(0)
+		c.wireBytes[ep].Store(0)
+		c.bodyBytes[ep].Store(0)
 	}
 }
 
@@ -92,6 +100,8 @@ func (s *Server) Stats() Stats {
 			Slow:       s.stats.slow[ep].Load(),
 			Items:      s.stats.items[ep].Load(),
 			ItemErrors: s.stats.itemErrors[ep].Load(),
+			WireBytes:  s.stats.wireBytes[ep].Load(),
+			BodyBytes:  s.stats.bodyBytes[ep].Load(),
 		}
 		for o := range numOutcomes {
 			if n := s.stats.requests[ep][o].Load(); n > 0 {

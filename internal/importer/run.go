@@ -172,6 +172,7 @@ func (s *session) newPool(m *mapping.Mapper, token string) (*sender.Pool, error)
 		MaxAttempts:   api.MaxAttempts,
 		Token:         token,
 		Bearer:        api.Auth == "bearer",
+		Gzip:          api.Compress == "gzip",
 		Envelope:      m.AppendEnvelope(nil, false),
 		BatchEnvelope: m.AppendEnvelope(nil, true),
 		BeforeSend:    s.p.inFlight,

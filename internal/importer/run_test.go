@@ -619,3 +619,50 @@ func TestFlagProblemsNameTheFlag(t *testing.T) {
 		t.Errorf("Run(--batch-size 20000) = %v, want %q", err, want)
 	}
 }
+
+// TestCompressedBodies: with api.compress: gzip every request reaches the
+// fake compressed (fewer bytes on the wire than it reads) and the run ends
+// as the same run without it does; a mistyped value is a config error.
+func TestCompressedBodies(t *testing.T) {
+	tests := []struct {
+		name     string
+		compress string
+		batch    int
+		wantCode int
+		smaller  bool
+	}{
+		{"NoneSingle", "none", 1, ExitOK, false},
+		{"GzipSingle", "gzip", 1, ExitOK, true},
+		{"GzipBatch", "gzip", 25, ExitOK, true},
+		{"Mistyped", "zip", 1, ExitFatal, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fake, url := startFake(t, fakeapi.Options{})
+			dir := t.TempDir()
+			cfg := writeFile(t, dir, "c.yaml", strings.Replace(simpleConfig, "timeout: 5s}", "timeout: 5s, compress: "+tt.compress+"}", 1))
+			o := baseOptions(ModeRun, cfg, genCSV(t, dir, 100, 100, false), dir)
+			o.APIURL, o.BatchSize = url, &tt.batch
+			r := runImporter(t, context.Background(), o)
+			if r.code != tt.wantCode {
+				t.Fatalf("exit %d (%v), want %d\n%s", r.code, r.err, tt.wantCode, r.stderr)
+			}
+			if tt.wantCode != ExitOK {
+				if !strings.Contains(r.stderr+fmt.Sprint(r.err), `api.compress: "zip" is not a compression`) {
+					t.Errorf("the error does not name api.compress and the value:\n%v\n%s", r.err, r.stderr)
+				}
+				return
+			}
+			if r.sum.OK != 100 {
+				t.Fatalf("%d rows ok, want 100", r.sum.OK)
+			}
+			var wire, body int64
+			for _, st := range fake.Stats().Endpoints {
+				wire, body = wire+st.WireBytes, body+st.BodyBytes
+			}
+			if got := wire < body; got != tt.smaller || body == 0 {
+				t.Errorf("the fake read %d bytes on the wire for %d of bodies; compressed = %v, want %v", wire, body, got, tt.smaller)
+			}
+		})
+	}
+}

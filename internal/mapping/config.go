@@ -64,6 +64,10 @@ type API struct {
 	// Auth is "body" (token member in the JSON body) or "bearer"
 	// (Authorization header).
 	Auth string `yaml:"auth"`
+	// Compress is "none" (the default) or "gzip": request bodies sent with
+	// Content-Encoding: gzip, for thin links. Whether the API accepts it is
+	// not documented; try it with `importer check` and a small --limit run.
+	Compress string `yaml:"compress"`
 }
 
 // RequestOptions are the API's request options, sent as given. The *bool

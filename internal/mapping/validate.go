@@ -99,6 +99,9 @@ func (cc *compiler) checkAPI() {
 	if a.Auth != "body" && a.Auth != "bearer" {
 		cc.addf("api.auth", "%q is not an auth mode; use body (token in the JSON body) or bearer (Authorization header)", a.Auth)
 	}
+	if a.Compress != "" && a.Compress != "none" && a.Compress != "gzip" {
+		cc.addf("api.compress", "%q is not a compression; use none (the default) or gzip (Content-Encoding: gzip)", a.Compress)
+	}
 }
 
 func (cc *compiler) checkRequest() {

@@ -101,6 +101,9 @@ func (x *buffer) free() {
 type body struct {
 	buf  []byte
 	refs atomic.Int32
+	// gz is buf gzip-compressed, once a request asked for it (Config.Gzip);
+	// gzBuf keeps its storage for the next use of a pooled body.
+	gz, gzBuf []byte
 	// plain: not pooled, handed to the transport as a *bytes.Reader. The
 	// transport writes the headers and a body of a type it knows to be in
 	// memory in one write; any other type (the pooled reader below) makes
@@ -115,7 +118,7 @@ var bodyPool = sync.Pool{New: func() any { return &body{buf: make([]byte, 0, 4<<
 // newBody returns an empty body holding the owner's reference.
 func newBody() *body {
 	b := bodyPool.Get().(*body)
-	b.buf = b.buf[:0]
+	b.buf, b.gz = b.buf[:0], nil
 	b.refs.Store(1)
 	return b
 }
@@ -130,19 +133,20 @@ func (b *body) release() {
 	if b.plain {
 		return
 	}
-	if b.refs.Add(-1) == 0 && cap(b.buf) <= maxPooled {
+	if b.refs.Add(-1) == 0 && cap(b.buf) <= maxPooled && cap(b.gzBuf) <= maxPooled {
 		bodyPool.Put(b)
 	}
 }
 
-// reader returns a new reader over the body holding its own reference.
-func (b *body) reader() io.ReadCloser {
+// reader returns a new reader over wire (the body's bytes as sent: buf, or
+// gz) holding its own reference.
+func (b *body) reader(wire []byte) io.ReadCloser {
 	if b.plain {
-		return io.NopCloser(bytes.NewReader(b.buf))
+		return io.NopCloser(bytes.NewReader(wire))
 	}
 	b.refs.Add(1)
 	r := &bodyReader{b: b}
-	r.Reset(b.buf)
+	r.Reset(wire)
 	return r
 }
 

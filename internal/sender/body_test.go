@@ -70,7 +70,7 @@ func TestBodies(t *testing.T) {
 func TestBodyRefcount(t *testing.T) {
 	b := newBody()
 	b.buf = append(b.buf, "abc"...)
-	r1, r2 := b.reader(), b.reader()
+	r1, r2 := b.reader(b.buf), b.reader(b.buf)
 	b.release() // owner done first, as when the transport still writes
 	if n := b.refs.Load(); n != 2 {
 		t.Fatalf("refs = %d after the owner let go, want 2 (the readers)", n)

@@ -40,6 +40,7 @@ type Config struct {
 	MaxAttempts    int           // per request, first try included; 0 = DefaultMaxAttempts
 	Token          string        // the API token; required
 	Bearer         bool          // token in "Authorization: Bearer" instead of the body
+	Gzip           bool          // send bodies gzip-compressed (Content-Encoding: gzip); see gzip.go
 	Envelope       []byte        // single-request members after the token, e.g. `"db_id":1,"matching":"email"`
 	BatchEnvelope  []byte        // the same for batch requests
 	// Window is the most jobs held at once (waiting + in flight); 0 = 2 ×

@@ -27,6 +27,7 @@ var errReplyTooLarge = errors.New("reply larger than 64 MiB")
 // Header values shared by every request; http.Header values are only read.
 var (
 	hdrJSON      = []string{"application/json"}
+	hdrGzip      = []string{"gzip"}
 	hdrUserAgent = []string{"importer (Altcraft bulk loader)"}
 )
 
@@ -445,10 +446,15 @@ func (r *run) attempt(b *body, items int) (x exchange) {
 		},
 	})
 	req := tmpl.WithContext(ctx)
-	req.Body = b.reader()
-	req.ContentLength = int64(len(b.buf))
-	req.GetBody = func() (io.ReadCloser, error) { return b.reader(), nil }
-	req.Header = make(http.Header, 4)
+	wire := b.buf
+	req.Header = make(http.Header, 5)
+	if s.Gzip {
+		wire = b.gzipped()
+		req.Header["Content-Encoding"] = hdrGzip
+	}
+	req.Body = b.reader(wire)
+	req.ContentLength = int64(len(wire))
+	req.GetBody = func() (io.ReadCloser, error) { return b.reader(wire), nil }
 	req.Header["Content-Type"] = hdrJSON
 	req.Header["Accept"] = hdrJSON
 	req.Header["User-Agent"] = hdrUserAgent

@@ -168,8 +168,13 @@ func (r *runner) rss(ctx context.Context, s *Scenario) error {
 // runArgs is `importer run` against url with the given flags, writing its
 // outputs under Out, named by key.
 func (r *runner) runArgs(key, url, input string, flags ...string) ([]string, string) {
+	return r.runArgsWith(r.configs[r.cfg.SendConfig], key, url, input, flags...)
+}
+
+// runArgsWith is runArgs with another config.
+func (r *runner) runArgsWith(config, key, url, input string, flags ...string) ([]string, string) {
 	sum := r.out("run-" + key + ".summary.json")
-	args := []string{"run", "-c", r.configs[r.cfg.SendConfig], "--api-url", url}
+	args := []string{"run", "-c", config, "--api-url", url}
 	args = append(args, flags...)
 	args = append(args, "--progress", "none",
 		"--results", r.out("run-"+key+".results.csv"),
@@ -189,11 +194,16 @@ type sent struct {
 // importerRun resets the fake, runs the importer and returns its result,
 // summary, the fake's stats after it and the CPU the fake used meanwhile.
 func (r *runner) importerRun(ctx context.Context, s *Scenario, f *fake, key, input string, flags ...string) (sent, error) {
+	return r.importerRunWith(ctx, s, f, r.configs[r.cfg.SendConfig], key, input, flags...)
+}
+
+// importerRunWith is importerRun with another config.
+func (r *runner) importerRunWith(ctx context.Context, s *Scenario, f *fake, config, key, input string, flags ...string) (sent, error) {
 	var out sent
 	if err := f.reset(ctx); err != nil {
 		return out, err
 	}
-	args, sumPath := r.runArgs(key, f.url, input, flags...)
+	args, sumPath := r.runArgsWith(config, key, f.url, input, flags...)
 	r.removeAll(r.out("run-" + key + ".results.csv")) // a previous make bench's journal and lock
 	cpu0 := f.cpu()
 	res, sum, err := r.runImporter(ctx, args, sumPath)
