@@ -150,7 +150,7 @@ func TestInputKeysRandomInputs(t *testing.T) {
 	}{
 		{"64-bit hashes: as a Seen", 64},
 		{"hashes cut to 8 bits", 8},
-		{"hashes cut to 2 bits", 2},
+		{"hashes cut to 4 bits", 4},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
