@@ -191,6 +191,13 @@ func (d *delta) commit(j *results.Journal) error {
 func (d *delta) finish(j *results.Journal, run *state.Run, missingPath string) (int64, error) {
 	var missing int64
 	if run != nil && missingPath != "" {
+		// The scan folds the puts committed so far: commit the last ones
+		// first, so that one fold takes them all (the ledger entry, which
+		// needs the count, is committed after, and stages nothing). Left
+		// for the run's Fold, they cost a second fold.
+		if err := d.commit(j); err != nil {
+			return 0, err
+		}
 		n, err := d.writeMissing(missingPath)
 		if err != nil {
 			return 0, err
@@ -216,9 +223,9 @@ func (d *delta) finish(j *results.Journal, run *state.Run, missingPath string) (
 // writeMissing writes the keys of the state the input did not hold: CSV
 // key,time,row (the time and input row of their last ok).
 func (d *delta) writeMissing(path string) (int, error) {
-	// The puts of this run are keys the input held: commit them first so
-	// the scan sees the whole state (they are seen anyway). A state that
-	// was empty when the run began holds only keys of this input.
+	// The puts of this run are keys the input held (the scan folds them
+	// first, as a store open for writing does). A state that was empty
+	// when the run began holds only keys of this input.
 	held := func([]byte) bool { return true }
 	if !d.empty {
 		held = d.keys.Held()
