@@ -14,7 +14,7 @@ import (
 // lookups: read once, in one pass over the keys in file order, then only
 // read, so any number of goroutines may look keys up at once. A lookup is
 // a hash of the key and a few adjacent slots of one table (about 0.1 µs),
-// where a lookup in the file walks the B-tree from its root (about 0.8 µs).
+// where a lookup in the file walks the B-tree from its root (about 1 µs).
 //
 // The table is open-addressed with linear probing. A slot holds a 64-bit
 // hash of a key (maphash, with a seed drawn per Index, so no input can aim
