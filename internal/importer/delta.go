@@ -21,12 +21,12 @@ import (
 //   - mapping workers fingerprint each set-only row: SHA-256 (first 16
 //     bytes) of the endpoint, the request options and the row's members;
 //     rows using incr/add/delete are events, not state, and always go;
-//   - the same workers look the chunk's keys up in the state (one read
-//     transaction a chunk, in parallel; none when the state is empty), and
-//     the dispatcher, in file order, marks a row unchanged when its
-//     fingerprint matches and its key did not come earlier in this input
-//     (a key the run sends must not then be skipped for a later, older
-//     row);
+//   - the same workers look the chunk's keys up in an in-memory index of
+//     the state as the run began (read once, while the input is hashed;
+//     none when the state is empty), and the dispatcher, in file order,
+//     marks a row unchanged when its fingerprint matches and its key did
+//     not come earlier in this input (a key the run sends must not then be
+//     skipped for a later, older row);
 //   - the writer stores key → fingerprint for rows that ended ok, once
 //     their journal lines are on disk (journal fsync, then one state
 //     transaction per batch), so a crash never leaves the state claiming a
@@ -45,26 +45,32 @@ type delta struct {
 
 	// empty: the state held no keys when the run began (a first night).
 	// No lookup can hit, no row can be unchanged, and every key the state
-	// holds at the end came from this input: the run keeps no key set at
-	// all, which on a million keys spares 16 MB of live heap and the
-	// collections it costs under the memory limit.
+	// holds at the end came from this input: the run keeps no index and no
+	// key set at all, which on a million keys spares 20 MB of live heap
+	// and the collections it costs under the memory limit.
 	empty bool
+	// idx is the state's keys and fingerprints as the run began (nil when
+	// empty): read only, so the mapping workers look rows up in parallel.
+	idx *state.Index
 
-	mu sync.Mutex // guards seen: the reader (resumed rows) and the dispatcher add to it
-	// seen is every key of the input: asked row by row (did the key come
+	mu sync.Mutex // guards keys: the reader (resumed rows) and the dispatcher add to it
+	// keys is every key of the input: a bit per slot of idx and a small
+	// set of the keys idx lacks, asked row by row (did the key come
 	// earlier in this input?) and by the missing-key scan.
-	seen *state.Seen
+	keys *state.InputKeys
 
 	batch      state.Batch // writer only
 	lastCommit time.Time
 	pool       sync.Pool // *[]byte scratch for fingerprints
 }
 
-// newDelta prepares a run's delta over store. stored is how many keys the
-// state holds: tonight's export holds about as many, so the key set is
-// sized once for them instead of doubling (and copying) as it fills.
-func newDelta(store *state.Store, stored int, endpoint string, envelope []byte) *delta {
-	d := &delta{store: store, empty: stored == 0, seen: state.NewSeen(stored), lastCommit: time.Now()}
+// newDelta prepares a run's delta over store, whose keys idx holds; empty
+// says the state holds none (then idx is not kept).
+func newDelta(store *state.Store, idx *state.Index, empty bool, endpoint string, envelope []byte) *delta {
+	d := &delta{store: store, empty: empty, lastCommit: time.Now()}
+	if !empty {
+		d.idx, d.keys = idx, state.NewInputKeys(idx)
+	}
 	d.prefix = append(append([]byte(endpoint), 0), envelope...)
 	d.pool.New = func() any { b := make([]byte, 0, 1024); return &b }
 	return d
@@ -84,42 +90,38 @@ func (d *delta) fingerprint(req *mapping.Request) state.Fingerprint {
 	return fp
 }
 
-// lookupScratch is a mapping worker's buffers for its chunks' lookups.
-type lookupScratch struct {
-	keys []string
-	at   []int // the item of each key
-	hits []state.Hit
+// startIndex reads the state's keys into an index on a goroutine of its
+// own (a few tenths of a second per million keys), so that the reading
+// overlaps whatever the run does before its first lookup; wait returns it.
+func startIndex(store *state.Store) (wait func() (*state.Index, error)) {
+	done := make(chan struct{})
+	var idx *state.Index
+	var err error
+	go func() {
+		defer close(done)
+		idx, err = store.Index()
+	}()
+	return func() (*state.Index, error) {
+		<-done
+		if err != nil {
+			return nil, fmt.Errorf("state: %w", err)
+		}
+		return idx, nil
+	}
 }
 
-// lookup looks the chunk's fingerprinted rows up in the state (a mapping
-// worker calls it once the chunk is mapped; lookups of chunks run in
-// parallel, each in its own read transaction).
-func (d *delta) lookup(c *chunk, sc *lookupScratch) error {
+// lookup looks the chunk's fingerprinted rows up in the index (a mapping
+// worker calls it once the chunk is mapped; workers look up in parallel).
+func (d *delta) lookup(c *chunk) {
 	if d.empty {
-		return nil
+		return
 	}
-	sc.keys, sc.at = sc.keys[:0], sc.at[:0]
 	for i := range c.items {
 		if it := &c.items[i]; it.hasFP && !it.resumedOK {
-			sc.keys = append(sc.keys, it.req.Key)
-			sc.at = append(sc.at, i)
+			slot := d.idx.Lookup(it.req.Key, it.fp)
+			it.stored, it.slot = slot >= 0, int32(slot)
 		}
 	}
-	if len(sc.keys) == 0 {
-		return nil
-	}
-	if cap(sc.hits) < len(sc.keys) {
-		sc.hits = make([]state.Hit, len(sc.keys))
-	}
-	hits := sc.hits[:len(sc.keys)]
-	if err := d.store.Lookup(sc.keys, hits); err != nil {
-		return fmt.Errorf("state: %w", err)
-	}
-	for n, i := range sc.at {
-		it := &c.items[i]
-		it.stored = hits[n].Found && hits[n].Entry.Fingerprint == it.fp
-	}
-	return nil
 }
 
 // mark marks the chunk's unchanged rows: the state holds the row's
@@ -133,11 +135,12 @@ func (d *delta) mark(c *chunk) {
 	defer d.mu.Unlock()
 	for i := range c.items {
 		it := &c.items[i]
-		if !it.hasFP {
-			continue
+		switch {
+		case it.stored:
+			it.unchanged = d.keys.AddSlot(int(it.slot))
+		case it.hasFP:
+			d.keys.Add(it.req.Key)
 		}
-		first := d.seen.Add(it.req.Key)
-		it.unchanged = first && !it.resumedOK && it.stored
 	}
 }
 
@@ -148,7 +151,7 @@ func (d *delta) see(key string) {
 		return
 	}
 	d.mu.Lock()
-	d.seen.Add(key)
+	d.keys.Add(key)
 	d.mu.Unlock()
 }
 
@@ -188,6 +191,13 @@ func (d *delta) commit(j *results.Journal) error {
 func (d *delta) finish(j *results.Journal, run *state.Run, missingPath string) (int64, error) {
 	var missing int64
 	if run != nil && missingPath != "" {
+		// The scan folds the puts committed so far: commit the last ones
+		// first, so that one fold takes them all (the ledger entry, which
+		// needs the count, is committed after, and stages nothing). Left
+		// for the run's Fold, they cost a second fold.
+		if err := d.commit(j); err != nil {
+			return 0, err
+		}
 		n, err := d.writeMissing(missingPath)
 		if err != nil {
 			return 0, err
@@ -213,12 +223,12 @@ func (d *delta) finish(j *results.Journal, run *state.Run, missingPath string) (
 // writeMissing writes the keys of the state the input did not hold: CSV
 // key,time,row (the time and input row of their last ok).
 func (d *delta) writeMissing(path string) (int, error) {
-	// The puts of this run are keys the input held: commit them first so
-	// the scan sees the whole state (they are seen anyway). A state that
-	// was empty when the run began holds only keys of this input.
-	held := d.seen.HasBytes
-	if d.empty {
-		held = func([]byte) bool { return true }
+	// The puts of this run are keys the input held (the scan folds them
+	// first, as a store open for writing does). A state that was empty
+	// when the run began holds only keys of this input.
+	held := func([]byte) bool { return true }
+	if !d.empty {
+		held = d.keys.Held()
 	}
 	f, err := os.Create(path)
 	if err != nil {

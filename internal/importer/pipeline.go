@@ -35,8 +35,9 @@ type item struct {
 
 	fp        state.Fingerprint // with --state: what the row would send (set-only rows)
 	hasFP     bool
-	stored    bool // with --state: the state holds fp for the row's key (set by the mapping worker)
-	unchanged bool // with --state: the same request was applied at the key's last ok
+	stored    bool  // with --state: the state holds fp for the row's key (set by the mapping worker)
+	slot      int32 // with --state, when stored: the slot of the state's index that holds it
+	unchanged bool  // with --state: the same request was applied at the key's last ok
 	// resumedOK: an earlier run's journal has this row ok; with --state it
 	// is mapped only for its fingerprint, which the state may have missed
 	// (the earlier run died before its last state commit).
@@ -49,7 +50,6 @@ type item struct {
 type chunk struct {
 	items []item
 	done  chan struct{}
-	err   error // the state lookup failed (a worker sets it before done)
 }
 
 // outcome is one finished row on its way to the writer.
@@ -338,13 +338,12 @@ func (p *pipeline) skip(rec *input.Record) bool {
 
 // mapChunks maps records in parallel; order is restored by the dispatcher.
 func (p *pipeline) mapChunks(work <-chan *chunk) {
-	var sc lookupScratch
 	for c := range work {
 		for i := range c.items {
 			p.mapItem(&c.items[i])
 		}
 		if p.delta != nil {
-			c.err = p.delta.lookup(c, &sc)
+			p.delta.lookup(c)
 		}
 		close(c.done)
 	}
@@ -404,11 +403,7 @@ func (p *pipeline) dispatch(ordered <-chan *chunk, jobs chan<- []sender.Job, loc
 	for c := range ordered {
 		<-c.done
 		if p.delta != nil && p.stopCtx.Err() == nil {
-			if c.err != nil {
-				p.stop(c.err)
-			} else {
-				p.delta.mark(c)
-			}
+			p.delta.mark(c)
 		}
 		outs := p.outsSlice()
 		var send []sender.Job
@@ -452,7 +447,7 @@ func (p *pipeline) newChunk() *chunk {
 // sender got (records, requests) is not part of the chunk. Its items are
 // overwritten whole by the next appends.
 func (p *pipeline) recycleChunk(c *chunk) {
-	c.items, c.done, c.err = c.items[:0], make(chan struct{}), nil
+	c.items, c.done = c.items[:0], make(chan struct{})
 	select {
 	case p.freeChunks <- c:
 	default:

@@ -27,8 +27,16 @@ func statePath(path, shard string) string {
 // openState opens the state database (--state) and, for a run, refuses an
 // input the ledger says was already imported, whatever its name: the
 // nightly job that picks up yesterday's file again applies nothing twice.
-func (s *session) openState(m *mapping.Mapper) error {
+func (s *session) openState(m *mapping.Mapper) (err error) {
 	o, store, path := s.o, s.store, s.store.Path()
+	// The index of the state's keys is read while the input is hashed: each
+	// keeps a core busy. A refused input waits for the reading to end.
+	index := startIndex(store)
+	defer func() {
+		if err != nil {
+			index()
+		}
+	}()
 	if o.Input != "-" && s.remote == nil {
 		var err error
 		if s.content, err = hashFile(o.Input); err != nil {
@@ -55,21 +63,22 @@ func (s *session) openState(m *mapping.Mapper) error {
 				run.Finished.UTC().Format(time.RFC3339), c.OK, c.Unchanged, c.Failed, c.Invalid, c.Unknown)
 		}
 	}
-	stored, err := store.Len()
+	idx, err := index()
 	if err != nil {
 		return err
 	}
-	if stored == 0 {
+	empty := idx.Len() == 0
+	if empty {
 		// A read-only store (validate) does not fold what a killed run
-		// left staged, but its lookups see it: only a state with neither
-		// is empty.
-		if pending, err := store.Pending(); err != nil {
+		// left staged: its lookups do not see those puts, but its
+		// missing-key scan does, so only a state with neither is empty.
+		pending, err := store.Pending()
+		if err != nil {
 			return err
-		} else if pending > 0 {
-			stored = pending
 		}
+		empty = pending == 0
 	}
-	s.p.delta = newDelta(store, stored, s.cfg.API.Endpoint, m.AppendEnvelope(nil, false))
+	s.p.delta = newDelta(store, idx, empty, s.cfg.API.Endpoint, m.AppendEnvelope(nil, false))
 	s.log.Info("state", "path", path, "mode", map[bool]string{true: "read only (validate)", false: "read and write"}[o.Mode == ModeValidate])
 	return nil
 }

@@ -531,3 +531,150 @@ func BenchmarkLoad(b *testing.B) {
 		})
 	}
 }
+
+// allKeys is the keys of rows [0, n) as strings over one buffer.
+func allKeys(n int) []string {
+	var kc keyChunk
+	return kc.fill(0, n)
+}
+
+// BenchmarkIndex: the in-memory Index of a folded state of
+// STATE_BENCH_KEYS keys (put by a first run), against the file it
+// replaces for a run's lookups. One op is one pass over every key; the
+// figures are per key. Keys are made before the timer starts.
+//
+//   - build: Store.Index, one pass over the keys in file order: ns/key,
+//     cpu-ns/key, allocs/key, heap-B/key (the Go heap the Index holds);
+//   - lookup/index and lookup/store: every key with its fingerprint, in row
+//     order (random to the table and to the file): Index.Lookup against
+//     Store.Lookup in chunks of 64, as the importer's mapping workers ran it;
+//   - mark/inputkeys and mark/seen: the dispatcher's "did the key come
+//     earlier?" for every row: InputKeys.AddSlot against Seen.Add;
+//   - missing/held, missing/hasbytes and missing/seen: the end-of-run scan,
+//     Store.Missing with all keys but 0.1% held, asking InputKeys.Held (its
+//     making included), InputKeys.HasBytes or Seen.HasBytes.
+func BenchmarkIndex(b *testing.B) {
+	n := benchKeys(b)
+	s := openStore(b, filepath.Join(b.TempDir(), "state.db"))
+	firstRun(b, s, n, 1000)
+	if err := s.Fold(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	keys := allKeys(n)
+	x, err := s.Index()
+	if err != nil {
+		b.Fatal(err)
+	}
+	perKeyOp := func(b *testing.B) { b.ReportMetric(perKey(b.Elapsed(), b.N*n), "ns/key") }
+	b.Run(fmt.Sprintf("keys=%d/build", n), func(b *testing.B) {
+		var cpu time.Duration
+		var allocs uint64
+		var heap float64
+		for b.Loop() {
+			b.StopTimer()
+			runtime.GC()
+			var m0, m1 runtime.MemStats
+			runtime.ReadMemStats(&m0)
+			c0 := cpuTime()
+			b.StartTimer()
+			x, err := s.Index()
+			b.StopTimer()
+			cpu += cpuTime() - c0
+			if err != nil {
+				b.Fatal(err)
+			}
+			runtime.ReadMemStats(&m1)
+			b.StartTimer()
+			allocs += m1.Mallocs - m0.Mallocs
+			heap = float64(m1.HeapAlloc) - float64(m0.HeapAlloc)
+			runtime.KeepAlive(x)
+		}
+		perKeyOp(b)
+		b.ReportMetric(perKey(cpu, b.N*n), "cpu-ns/key")
+		b.ReportMetric(float64(allocs)/float64(b.N*n), "allocs/key")
+		b.ReportMetric(heap/float64(n), "heap-B/key")
+	})
+	b.Run(fmt.Sprintf("keys=%d/lookup/index", n), func(b *testing.B) {
+		m0 := mallocs()
+		for b.Loop() {
+			for i, key := range keys {
+				if x.Lookup(key, benchFP(i, 0)) < 0 {
+					b.Fatalf("key %d not found", i)
+				}
+			}
+		}
+		perKeyOp(b)
+		b.ReportMetric(float64(mallocs()-m0)/float64(b.N*n), "allocs/key")
+	})
+	b.Run(fmt.Sprintf("keys=%d/lookup/store", n), func(b *testing.B) {
+		hits := make([]Hit, 64)
+		m0 := mallocs()
+		for b.Loop() {
+			for from := 0; from < n; from += 64 {
+				chunk := keys[from:min(n, from+64)]
+				if err := s.Lookup(chunk, hits); err != nil {
+					b.Fatal(err)
+				}
+				for j := range chunk {
+					if !hits[j].Found || hits[j].Entry.Fingerprint != benchFP(from+j, 0) {
+						b.Fatalf("key %d not found", from+j)
+					}
+				}
+			}
+		}
+		perKeyOp(b)
+		b.ReportMetric(float64(mallocs()-m0)/float64(b.N*n), "allocs/key")
+	})
+	slots := make([]int, n)
+	for i, key := range keys {
+		slots[i] = x.Lookup(key, benchFP(i, 0))
+	}
+	b.Run(fmt.Sprintf("keys=%d/mark/inputkeys", n), func(b *testing.B) {
+		for b.Loop() {
+			k := NewInputKeys(x)
+			for i := range slots {
+				if !k.AddSlot(slots[i]) {
+					b.Fatalf("key %d repeated", i)
+				}
+			}
+		}
+		perKeyOp(b)
+	})
+	b.Run(fmt.Sprintf("keys=%d/mark/seen", n), func(b *testing.B) {
+		for b.Loop() {
+			seen := NewSeen(n)
+			for i, key := range keys {
+				if !seen.Add(key) {
+					b.Fatalf("key %d repeated", i)
+				}
+			}
+		}
+		perKeyOp(b)
+	})
+	k, seen := NewInputKeys(x), NewSeen(n)
+	for i, key := range keys {
+		if i%1000 != 7 {
+			k.AddSlot(slots[i])
+			seen.Add(key)
+		}
+	}
+	helds := map[string]func() func([]byte) bool{
+		"held":     k.Held,
+		"hasbytes": func() func([]byte) bool { return k.HasBytes },
+		"seen":     func() func([]byte) bool { return seen.HasBytes },
+	}
+	for _, name := range []string{"held", "hasbytes", "seen"} {
+		b.Run(fmt.Sprintf("keys=%d/missing/%s", n, name), func(b *testing.B) {
+			for b.Loop() {
+				missing, err := s.Missing(helds[name](), func(string, Entry) error { return nil })
+				if err != nil {
+					b.Fatal(err)
+				}
+				if missing != (n+992)/1000 {
+					b.Fatalf("%d keys missing, want %d", missing, (n+992)/1000)
+				}
+			}
+			perKeyOp(b)
+		})
+	}
+}
