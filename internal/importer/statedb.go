@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"math"
 	"os"
+	"runtime/debug"
 	"time"
 
 	"importer/internal/mapping"
@@ -67,6 +69,7 @@ func (s *session) openState(m *mapping.Mapper) (err error) {
 	if err != nil {
 		return err
 	}
+	s.closers = append(s.closers, raiseMemoryLimit(idx.Bytes(), o.getenv))
 	empty := idx.Len() == 0
 	if empty {
 		// A read-only store (validate) does not fold what a killed run
@@ -190,3 +193,22 @@ var ErrAlreadyImported = errors.New("this input was already imported")
 
 // errNoState reports a state-only flag without --state.
 var errNoState = errors.New("--missing needs --state: missing keys are the state's keys the export lacks")
+
+// raiseMemoryLimit raises the process's soft memory limit by extra bytes,
+// held for the whole run (the state's index), and returns what restores it.
+// The importer's own limit bounds a run's working memory, which collects
+// often once a large fixed part lives under it: a night with a 20 MB index
+// under the 48 MiB limit collected 62-73 times instead of 42-48. A limit
+// the user set (GOMEMLIMIT) is theirs and stays; so does no limit at all.
+func raiseMemoryLimit(extra int64, getenv func(string) string) (restore func() error) {
+	nothing := func() error { return nil }
+	prev := debug.SetMemoryLimit(-1)
+	if extra <= 0 || getenv("GOMEMLIMIT") != "" || prev >= math.MaxInt64/2 {
+		return nothing
+	}
+	debug.SetMemoryLimit(prev + extra)
+	return func() error {
+		debug.SetMemoryLimit(prev)
+		return nil
+	}
+}

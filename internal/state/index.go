@@ -6,6 +6,7 @@ import (
 	"hash/maphash"
 	"math"
 	"math/bits"
+	"unsafe"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -123,6 +124,9 @@ func newIndex(n int, hashBits uint) (*Index, error) {
 
 // Len is the number of keys indexed.
 func (x *Index) Len() int { return x.n }
+
+// Bytes is the memory the index holds for the run: its table.
+func (x *Index) Bytes() int64 { return int64(len(x.slots)) * int64(unsafe.Sizeof(indexSlot{})) }
 
 // Lookup returns the slot that holds fp for key, or -1 when the state
 // holds another fingerprint for key or does not hold key. Only the first 8
