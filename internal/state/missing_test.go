@@ -131,22 +131,22 @@ func TestSeen(t *testing.T) {
 	}
 	t.Run("a key repeated 100,000 times takes no more room", func(t *testing.T) {
 		s := NewSeen(0)
-		start := len(s.slots)
+		start := s.set.Cap()
 		for range 100_000 {
 			s.Add("same@example.com")
 		}
-		if s.Len() != 1 || len(s.slots) != start {
-			t.Errorf("Len = %d, slots %d → %d: repeats must take no room", s.Len(), start, len(s.slots))
+		if s.Len() != 1 || s.set.Cap() != start {
+			t.Errorf("Len = %d, slots %d → %d: repeats must take no room", s.Len(), start, s.set.Cap())
 		}
 	})
 	t.Run("a size hint is honoured", func(t *testing.T) {
 		s := NewSeen(20_000)
-		start := len(s.slots)
+		start := s.set.Cap()
 		for i := range 20_000 {
 			s.Add(fmt.Sprint(i))
 		}
-		if len(s.slots) != start {
-			t.Errorf("slots %d → %d after 20000 distinct keys with that hint, want no growth", start, len(s.slots))
+		if s.set.Cap() != start {
+			t.Errorf("slots %d → %d after 20000 distinct keys with that hint, want no growth", start, s.set.Cap())
 		}
 	})
 }
