@@ -104,7 +104,7 @@ func startIndex(store *state.Store) (wait func() (*state.Index, error)) {
 	return func() (*state.Index, error) {
 		<-done
 		if err != nil {
-			return nil, fmt.Errorf("state: %w", err)
+			return nil, err // the state's errors name the state and its file
 		}
 		return idx, nil
 	}
@@ -179,7 +179,7 @@ func (d *delta) commit(j *results.Journal) error {
 		return err
 	}
 	if err := d.store.Commit(&d.batch); err != nil {
-		return fmt.Errorf("state: %w", err)
+		return err // "state commit to PATH: ..."
 	}
 	d.batch.Reset()
 	return nil
@@ -213,7 +213,7 @@ func (d *delta) finish(j *results.Journal, run *state.Run, missingPath string) (
 			return missing, err
 		}
 		if err := d.store.Commit(&d.batch); err != nil {
-			return missing, fmt.Errorf("state: %w", err)
+			return missing, err
 		}
 		d.batch.Reset()
 	}

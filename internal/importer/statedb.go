@@ -171,14 +171,14 @@ func (s *session) finishState(runErr error) error {
 	n, err := d.finish(s.out.journal, run, missingPath)
 	p.sum.Missing = n
 	if err != nil {
-		return fmt.Errorf("state: %w", err)
+		return err // each names what failed: the state, the journal, the missing-key file
 	}
 	// The run's puts were staged; folding them makes them what the next
 	// run's lookups see. An interrupted run leaves them staged: stopping
 	// soon matters more, and the next Open folds them.
 	if runErr == nil {
 		if err := d.store.Fold(context.Background()); err != nil {
-			return fmt.Errorf("state: %w", err)
+			return err // "state fold in PATH: ..."
 		}
 	}
 	if !complete && o.Missing != "" {

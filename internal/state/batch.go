@@ -58,8 +58,6 @@ func (b *Batch) Reset() {
 	b.buf, b.puts, b.run = b.buf[:0], b.puts[:0], nil
 }
 
-func (b *Batch) bytes(s span) []byte { return b.buf[s.off:s.end:s.end] }
-
 // Commit writes the batch in one durable transaction (two fsyncs): when it
 // returns nil, every put and the ledger entry are in the file and survive a
 // crash; when it returns an error, none of them is. The batch is left as it
