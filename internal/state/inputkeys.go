@@ -1,5 +1,7 @@
 package state
 
+import "importer/internal/hashset"
+
 // InputKeys is the set of keys an input held, for a run that looks its
 // rows up in an Index: one bit per slot of the index for the keys the
 // state holds, and a Seen for the others (keys new tonight, a few per
@@ -90,8 +92,11 @@ func (k *InputKeys) Held() func(key []byte) bool {
 			return k.HasBytes // many keys missing: a table of them would be big
 		}
 	}
-	set := newHashSet(lacked)
-	return func(key []byte) bool { return !set.has(x.hashBytes(key)) }
+	set := hashset.New(len(lacked))
+	for _, h := range lacked {
+		set.Add(h)
+	}
+	return func(key []byte) bool { return !set.Has(x.hashBytes(key)) }
 }
 
 // marked reports whether a slot with hash h is marked.
@@ -121,39 +126,4 @@ func (k *InputKeys) HasBytes(key []byte) bool {
 	}
 	// Add files a key in rest only when no slot holds its hash.
 	return !found && k.rest.HasBytes(key)
-}
-
-// hashSet is a small set of the Index's hashes (never 0), open-addressed
-// and at most half full.
-type hashSet struct {
-	slots []uint64
-	shift uint // a hash's slot is its top bits (the bits tests keep)
-}
-
-func newHashSet(hashes []uint64) *hashSet {
-	size, shift := 16, uint(60)
-	for size < 2*len(hashes) {
-		size, shift = 2*size, shift-1
-	}
-	s := &hashSet{slots: make([]uint64, size), shift: shift}
-	for _, h := range hashes {
-		i := h >> shift
-		for s.slots[i] != 0 && s.slots[i] != h {
-			i = (i + 1) & uint64(size-1)
-		}
-		s.slots[i] = h
-	}
-	return s
-}
-
-func (s *hashSet) has(h uint64) bool {
-	mask := uint64(len(s.slots) - 1)
-	for i := h >> s.shift; ; i = (i + 1) & mask {
-		switch s.slots[i] {
-		case h:
-			return true
-		case 0:
-			return false
-		}
-	}
 }
