@@ -8,6 +8,7 @@ import (
 	"os"
 	"strconv"
 	"time"
+	"unsafe"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -23,26 +24,6 @@ type Stats struct {
 	// open for writing (Stats folds them), possibly more for a read-only
 	// one after an interrupted run.
 	Pending int
-}
-
-// Len is the number of keys the state holds as of the last fold (lookups
-// see those), from the tree's pages: a fraction of a second per million
-// keys, nothing for an empty state. A run uses it to size its own sets and
-// to skip lookups that cannot hit.
-func (s *Store) Len() (int, error) {
-	n := 0
-	err := s.view(func(tx *bolt.Tx) error {
-		keys, err := s.keys(tx)
-		if err != nil {
-			return err
-		}
-		n = keys.Stats().KeyN
-		return nil
-	})
-	if err != nil {
-		return 0, fmt.Errorf("state: %w", err)
-	}
-	return n, nil
 }
 
 // Stats counts the keys (a walk over the pages of the tree: a fraction of a
@@ -165,3 +146,8 @@ func (s *Store) Forget(keys []string) (int, error) {
 	}
 	return n, nil
 }
+
+// keyBytes views a key's bytes without copying. Only for reads: bbolt's
+// Seek and Get compare the bytes and keep no reference, and Put copies the
+// key, so the string's bytes are never written or retained.
+func keyBytes(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }

@@ -24,10 +24,6 @@
 //	n, err := st.Missing(keys.Held(), func(key string, e state.Entry) error { ... })
 //	b.Record(run); err = st.Commit(&b)               // the ledger entry
 //
-// Store.Lookup reads keys from the file instead, a chunk per read
-// transaction: for a few keys (about 1 µs a key against about 0.1 µs
-// for an Index, which costs about 0.06 µs a key of the state to read).
-//
 // # Staging and folding
 //
 // Commit does not write puts where lookups read them: it appends them to a

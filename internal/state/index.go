@@ -62,8 +62,8 @@ type indexSlot struct{ hash, fp uint64 }
 const maxIndexSlots = math.MaxInt32
 
 // Index reads every key of the state, as of the last fold, into an Index
-// (one read transaction, the keys in file order). Like Store.Lookup it does not
-// see the puts committed since the last fold (Open folds, so for a store
+// (one read transaction, the keys in file order). It does not see the puts
+// committed since the last fold (Open folds, so for a store
 // open for writing that is the state as the run began; a read-only store's
 // staged puts are not seen). A value that is not a well-formed entry is an
 // error wrapping ErrCorrupt, naming the key.

@@ -3,7 +3,6 @@ package state
 import (
 	"bytes"
 	"fmt"
-	"unsafe"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -14,12 +13,12 @@ type Hit struct {
 	Entry Entry // valid when Found
 }
 
-// Lookup looks up a chunk of keys in one read transaction: out[i] receives
-// the answer for keys[i] (out must be at least as long as keys). It does not
-// allocate, so the caller reuses out across chunks. Lookup sees the state as
-// of the last Fold (Open folds): the puts committed since are staged and
-// not seen, so a run's lookups all see the state as it was when the run
-// started.
+// Lookup looks up a chunk of keys in the file, in one read transaction:
+// out[i] receives the answer for keys[i] (out must be at least as long as
+// keys). It sees the state as of the last Fold, as an Index does. It is
+// what runs did before the Index (a B-tree seek a key, about 1.35 µs
+// against 0.10), kept in the tests as the reference the Index must agree
+// with, and in the benchmarks as the figure it is measured against.
 func (s *Store) Lookup(keys []string, out []Hit) error {
 	if len(out) < len(keys) {
 		return fmt.Errorf("state lookup: %d keys but room for %d answers", len(keys), len(out))
@@ -47,8 +46,3 @@ func (s *Store) Lookup(keys []string, out []Hit) error {
 		return nil
 	})
 }
-
-// keyBytes views a key's bytes without copying. Only for reads: bbolt's
-// Seek and Get compare the bytes and keep no reference, and Put copies the
-// key, so the string's bytes are never written or retained.
-func keyBytes(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
