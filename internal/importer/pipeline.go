@@ -699,8 +699,9 @@ func (p *pipeline) rowsRead() int64 { return p.nread.Load() }
 // error budget.
 func (p *pipeline) record(o *outcome) error {
 	if o.stateOnly {
-		p.delta.put(o)
-		return p.delta.commitIfDue(p.journal)
+		now := p.journal.Now()
+		p.delta.put(o, now)
+		return p.delta.commitIfDue(p.journal, now)
 	}
 	if o.stopped {
 		p.notSent.Add(1)
@@ -721,8 +722,9 @@ func (p *pipeline) record(o *outcome) error {
 	case results.StatusOK, results.StatusValid, results.StatusUnchanged:
 		p.ok.Add(1)
 		if p.delta != nil && o.hasFP && o.row.Status == results.StatusOK {
-			p.delta.put(o)
-			if err := p.delta.commitIfDue(p.journal); err != nil {
+			now := p.journal.Now()
+			p.delta.put(o, now)
+			if err := p.delta.commitIfDue(p.journal, now); err != nil {
 				return err
 			}
 		}

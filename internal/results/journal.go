@@ -247,22 +247,26 @@ func (j *Journal) Write(r *Row) error {
 const flushCheckSkips = 63
 
 // due reports whether JournalFlushEvery has passed since lines last went to
-// the file. Reading the clock for every row was a fifth of the cost of a
-// dry run's journal line (BenchmarkJournalWrite/CSV-valid: 236 ns, of which
-// 43 ns the clock), so while rows come less than a millisecond apart the
-// clock is read every 64th row only: a flush comes at most 63 rows late,
-// well under a millisecond at that pace. Slow rows are each checked.
-func (j *Journal) due() bool {
+// the file (see tick for how often it reads the clock).
+func (j *Journal) due() bool { return j.tick().Sub(j.last) >= JournalFlushEvery }
+
+// tick is the time now, read from the clock only on every 64th call while
+// calls come less than a millisecond apart (otherwise the last reading):
+// reading the clock for every row was a fifth of the cost of a dry run's
+// journal line (BenchmarkJournalWrite/CSV-valid: 236 ns, of which 43 ns the
+// clock). So a flush comes at most 63 rows late, well under a millisecond
+// at that pace, and a time from Now is as stale at most. j.mu is held.
+func (j *Journal) tick() time.Time {
 	if j.skips > 0 {
 		j.skips--
-		return false
+		return j.clockRead
 	}
 	now := j.clock()
 	if now.Sub(j.clockRead) < time.Millisecond {
 		j.skips = flushCheckSkips
 	}
 	j.clockRead = now
-	return now.Sub(j.last) >= JournalFlushEvery
+	return now
 }
 
 // clock is the time now.
@@ -271,6 +275,15 @@ func (j *Journal) clock() time.Time {
 		return j.now()
 	}
 	return time.Now()
+}
+
+// Now is the time as the journal's writes see it: at most 63 calls old
+// while rows come faster than one a millisecond, else read now. A caller
+// that stamps every row (the state's puts) spares the clock that way.
+func (j *Journal) Now() time.Time {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.tick()
 }
 
 // writable is the error a write returns before it starts: the first

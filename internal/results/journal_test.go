@@ -222,6 +222,37 @@ func TestJournalFlushFastRows(t *testing.T) {
 	})
 }
 
+// TestJournalNow: the time a caller stamps rows with is the clock's when
+// calls come slowly, and at most 63 calls old when they come fast.
+func TestJournalNow(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "in.results.csv")
+	synctest.Test(t, func(t *testing.T) {
+		j, err := OpenJournal(path, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer j.Close()
+		for range 3 { // slow: each call reads the clock
+			time.Sleep(10 * time.Millisecond)
+			if got, want := j.Now(), time.Now(); !got.Equal(want) {
+				t.Fatalf("Now = %v after a pause, want the clock's %v", got, want)
+			}
+		}
+		j.Now() // two calls at one instant: fast from here
+		start := time.Now()
+		time.Sleep(time.Second) // the fake clock moves, no call sees it yet
+		stale := 0
+		for j.Now().Equal(start) {
+			if stale++; stale > flushCheckSkips {
+				t.Fatalf("Now still says %v after %d calls a second later", start, stale)
+			}
+		}
+		if stale == 0 {
+			t.Fatal("Now read the clock on the first fast call: it is read on every call")
+		}
+	})
+}
+
 // TestJournalFlushEverySecond shows lines reaching the file without Close,
 // on the fake clock: nothing before a second has passed, everything on the
 // first Write after it.
