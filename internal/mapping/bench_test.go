@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"importer/internal/cputime"
 	"importer/internal/input"
 )
 
@@ -62,7 +63,7 @@ func benchMap(b *testing.B, m *Mapper, rows []*input.Record) {
 func benchMapRelease(b *testing.B, m *Mapper, rows []*input.Record, release bool) {
 	b.ReportAllocs()
 	i := 0
-	cpu0 := cpuTime()
+	cpu0 := cputime.Self()
 	for b.Loop() {
 		req, err := m.Map(rows[i])
 		if err != nil {
@@ -75,7 +76,7 @@ func benchMapRelease(b *testing.B, m *Mapper, rows []*input.Record, release bool
 			i = 0
 		}
 	}
-	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+	b.ReportMetric(float64(cputime.Self()-cpu0)/float64(b.N), "cpu-ns/op")
 }
 
 // BenchmarkMap measures Map per row (ns/op = ns/row). The phone case uses

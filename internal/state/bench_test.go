@@ -28,6 +28,8 @@ import (
 	"unsafe"
 
 	bolt "go.etcd.io/bbolt"
+
+	"importer/internal/cputime"
 )
 
 // benchKeys is the number of keys, from STATE_BENCH_KEYS.
@@ -174,7 +176,7 @@ func night(b *testing.B, s *Store, n, chunk, commitSize, nightNo int) nightCost 
 	hits := make([]Hit, chunk)
 	var changedRows []int
 	var c nightCost
-	m0, t0, c0 := mallocs(), time.Now(), cpuTime()
+	m0, t0, c0 := mallocs(), time.Now(), cputime.Self()
 	found := 0
 	for from := 0; from < n; from += chunk {
 		to := min(n, from+chunk)
@@ -191,11 +193,11 @@ func night(b *testing.B, s *Store, n, chunk, commitSize, nightNo int) nightCost 
 			}
 		}
 	}
-	c.lookupWall, c.lookupCPU, c.lookupAllocs = time.Since(t0), cpuTime()-c0, mallocs()-m0
+	c.lookupWall, c.lookupCPU, c.lookupAllocs = time.Since(t0), cputime.Self()-c0, mallocs()-m0
 	if found != n {
 		b.Fatalf("night %d: %d of %d keys found", nightNo, found, n)
 	}
-	c0 = cpuTime()
+	c0 = cputime.Self()
 	var batch Batch
 	t := time.Date(2026, 12, 1, 2, 0, 0, 0, time.UTC).AddDate(0, 0, nightNo)
 	for from := 0; from < len(changedRows); from += commitSize {
@@ -207,11 +209,11 @@ func night(b *testing.B, s *Store, n, chunk, commitSize, nightNo int) nightCost 
 			b.Fatal(err)
 		}
 	}
-	c1 := cpuTime()
+	c1 := cputime.Self()
 	if err := s.Fold(context.Background()); err != nil {
 		b.Fatal(err)
 	}
-	c.commitCPU, c.foldCPU, c.puts = c1-c0, cpuTime()-c1, len(changedRows)
+	c.commitCPU, c.foldCPU, c.puts = c1-c0, cputime.Self()-c1, len(changedRows)
 	return c
 }
 
@@ -249,15 +251,15 @@ func BenchmarkFirstRun(b *testing.B) {
 				s := openStore(b, path)
 				runtime.GC()
 				stop := heapPeak()
-				m0, c0 := mallocs(), cpuTime()
+				m0, c0 := mallocs(), cputime.Self()
 				b.StartTimer()
 				firstRun(b, s, n, commitSize)
-				c1 := cpuTime()
+				c1 := cputime.Self()
 				if err := s.Fold(context.Background()); err != nil {
 					b.Fatal(err)
 				}
 				b.StopTimer()
-				c2 := cpuTime()
+				c2 := cputime.Self()
 				commitCPU += c1 - c0
 				foldCPU += c2 - c1
 				allocs += mallocs() - m0
@@ -385,7 +387,7 @@ func BenchmarkFold(b *testing.B) {
 					}
 					runtime.GC()
 					stop := heapPeak()
-					t0, c0 := time.Now(), cpuTime()
+					t0, c0 := time.Now(), cputime.Self()
 					b.StartTimer()
 					s.writeMu.Lock()
 					err := s.fold(context.Background(), how)
@@ -394,7 +396,7 @@ func BenchmarkFold(b *testing.B) {
 					if err != nil {
 						b.Fatal(err)
 					}
-					cpu += cpuTime() - c0
+					cpu += cputime.Self() - c0
 					wall += time.Since(t0)
 					heap = max(heap, stop())
 					s.Close()
@@ -505,11 +507,11 @@ func BenchmarkLoad(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				b.StopTimer()
 				path := filepath.Join(b.TempDir(), "load.db")
-				c0 := cpuTime()
+				c0 := cputime.Self()
 				b.StartTimer()
 				loads[name](b, path)
 				b.StopTimer()
-				cpu += cpuTime() - c0
+				cpu += cputime.Self() - c0
 				size = fileSize(b, path)
 				db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true})
 				if err != nil {
@@ -575,11 +577,11 @@ func BenchmarkIndex(b *testing.B) {
 			runtime.GC()
 			var m0, m1 runtime.MemStats
 			runtime.ReadMemStats(&m0)
-			c0 := cpuTime()
+			c0 := cputime.Self()
 			b.StartTimer()
 			x, err := s.Index()
 			b.StopTimer()
-			cpu += cpuTime() - c0
+			cpu += cputime.Self() - c0
 			if err != nil {
 				b.Fatal(err)
 			}

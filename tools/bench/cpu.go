@@ -8,6 +8,8 @@ import (
 	"os"
 	"slices"
 	"time"
+
+	"importer/internal/cputime"
 )
 
 // cpuSample is one measured run: its CPU time and rows.
@@ -81,9 +83,9 @@ func (r *runner) cpu(ctx context.Context, s *Scenario) error {
 		if err != nil {
 			return err
 		}
-		cpu0, start := selfCPU(), time.Now()
+		cpu0, start := cputime.Self(), time.Now()
 		handStats, err = handValidate(r.path(in), f, nil)
-		cpu, wall := cpuDelta(cpu0, selfCPU()), time.Since(start)
+		cpu, wall := cpuDelta(cpu0, cputime.Self()), time.Since(start)
 		if cerr := f.Close(); err == nil {
 			err = cerr
 		}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"importer/internal/cputime"
 	"importer/internal/fakeapi"
 )
 
@@ -146,9 +147,9 @@ func (r *runner) bareSweep(ctx context.Context, s *Scenario, f *fake, payloads s
 		if err := f.reset(ctx); err != nil {
 			return best, 0, err
 		}
-		self0, fake0 := selfCPU(), f.cpu()
+		self0, fake0 := cputime.Self(), f.cpu()
 		res, err := bareClient(ctx, f.url+fakeapi.APIPrefix+"import", bodies, conc)
-		self, fakeCPU := cpuDelta(self0, selfCPU()), cpuDelta(fake0, f.cpu())
+		self, fakeCPU := cpuDelta(self0, cputime.Self()), cpuDelta(fake0, f.cpu())
 		if err != nil {
 			return best, 0, err
 		}
@@ -176,9 +177,9 @@ func (r *runner) oneCPU(ctx context.Context, s *Scenario, f *fake, in string, bo
 		if err := f.reset(ctx); err != nil {
 			return false, err
 		}
-		self0 := selfCPU()
+		self0 := cputime.Self()
 		res, err := bareClient(ctx, f.url+fakeapi.APIPrefix+"import", bodies, conc)
-		self := cpuDelta(self0, selfCPU())
+		self := cpuDelta(self0, cputime.Self())
 		if err != nil {
 			return false, err
 		}
@@ -314,9 +315,9 @@ func (r *runner) bareBatchRun(ctx context.Context, f *fake, in, out string, batc
 	if err != nil {
 		return cpuSample{}, 0, err
 	}
-	self0, fake0 := selfCPU(), f.cpu()
+	self0, fake0 := cputime.Self(), f.cpu()
 	res, err := bareBatchSend(ctx, f.url+fakeapi.APIPrefix+"import_batch", r.token, r.path(in), batch, conc, w)
-	self, fakeCPU := cpuDelta(self0, selfCPU()), cpuDelta(fake0, f.cpu())
+	self, fakeCPU := cpuDelta(self0, cputime.Self()), cpuDelta(fake0, f.cpu())
 	if cerr := w.Close(); err == nil {
 		err = cerr
 	}

@@ -4,7 +4,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -27,15 +26,6 @@ func sampleHWM(pid int, done <-chan struct{}) int64 {
 		case <-t.C:
 		}
 	}
-}
-
-// selfCPU is the CPU time (user + system) this process has used so far.
-func selfCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return -1
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // userHZ is the unit of the times in /proc/PID/stat: USER_HZ, 100 on every

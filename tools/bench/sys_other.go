@@ -13,9 +13,6 @@ func sampleHWM(_ int, done <-chan struct{}) int64 {
 	return -1
 }
 
-// selfCPU is -1 (unknown) off Linux.
-func selfCPU() time.Duration { return -1 }
-
 // pidCPU is -1 (unknown) off Linux, which has no /proc/PID/stat.
 func pidCPU(int) time.Duration { return -1 }
 

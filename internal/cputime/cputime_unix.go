@@ -1,18 +1,17 @@
 //go:build unix
 
-package state
+package cputime
 
 import (
 	"syscall"
 	"time"
 )
 
-// cpuTime is the CPU time the process has used, all threads, user and
-// system: steadier than wall time on a shared machine.
-func cpuTime() time.Duration {
+// Self is the process's CPU time so far, or -1 when it cannot be read.
+func Self() time.Duration {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
+		return -1
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
