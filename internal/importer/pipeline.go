@@ -605,6 +605,7 @@ func (p *pipeline) write(local <-chan []outcome, sent <-chan []sender.Result) er
 					werr = p.record(&outs[i])
 				}
 			}
+			p.release(outs)
 			p.recycleOuts(outs)
 		case rs, ok := <-sent:
 			if !ok {
@@ -630,6 +631,18 @@ func (p *pipeline) write(local <-chan []outcome, sent <-chan []sender.Result) er
 	p.sum.Skipped = p.skipped.Load()
 	p.sum.SkippedUnknown = p.skippedUnknown.Load()
 	return werr
+}
+
+// release hands the reader back the memory of the rows up to the last of
+// outs, when nothing can read them again. Without a sender every row's last
+// stop is here, in file order: the dispatcher routed the rows before them
+// and the writer recorded them; what outlives a row (summary groups, error
+// text, the state's hashes, the phone cache) is copied. With a sender, rows
+// finish out of order and the reader's memory is left to the collector.
+func (p *pipeline) release(outs []outcome) {
+	if p.pool == nil && len(outs) > 0 {
+		p.in.Release(outs[len(outs)-1].row.Row)
+	}
 }
 
 // fromSender turns a sender result into an outcome; canceled rows were never

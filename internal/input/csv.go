@@ -21,9 +21,9 @@ const maxHeaderColumns = 10000
 const extraFieldsKept = 16
 
 // slabRecords is how many records share one allocation of Record structs
-// and of Fields slices. Each record still owns its memory (nothing is ever
-// reused), but a record kept alive keeps its slab neighbours alive too: at
-// most that many records.
+// and of Fields slices. A record kept alive keeps its slab neighbours alive
+// too: at most that many records. A slab is reused only once the caller
+// released all of its records (File.Release).
 const slabRecords = 32
 
 // csvParser reads RFC 4180 records from a lineReader. Its quotes are those
@@ -60,8 +60,11 @@ type csvParser struct {
 	full    bool  // the record went over recMax: store nothing more
 	err     *RowError
 
-	slab  []string // Fields of the next records, cut from one allocation
-	arena []byte   // bytes of the next records' strings
+	slab   []string // Fields of the next records, cut from one allocation
+	arena  []byte   // bytes of the next records' strings
+	slabs  block[[]string]
+	arenas block[[]byte]
+	mem    *reuse // the File's: where released slabs and arenas come back
 }
 
 // next reads the next record, skipping blank ones: empty lines, and records
@@ -507,10 +510,11 @@ func (p *csvParser) finish(rec *Record, src []byte) {
 		keep -= p.dropped(n)
 	}
 	if len(p.slab) < keep {
-		p.slab = make([]string, max(slabRecords*keep, 64))
+		p.newSlab(keep)
 	}
 	fields := p.slab[:keep:keep]
 	p.slab = p.slab[keep:]
+	p.slabs.last = p.mem.row
 	if p.drop == nil {
 		for i := range fields {
 			fields[i] = s[p.bounds[2*i]:p.bounds[2*i+1]]
@@ -583,6 +587,27 @@ func (p *csvParser) checkNameless(s string, n int, line int64) {
 	}
 }
 
+// newSlab starts a slab for the Fields of records of keep fields: a
+// released one, or a new one.
+func (p *csvParser) newSlab(keep int) {
+	retire(p.mem, &p.mem.fields, p.slabs)
+	b, ok := take(p.mem, &p.mem.fields)
+	if !ok || len(b.buf) < keep {
+		b.buf = make([]string, max(slabRecords*keep, 64))
+	}
+	p.slabs, p.slab = b, b.buf
+}
+
+// newArena starts an arena: a released one, or a new one.
+func (p *csvParser) newArena() {
+	retire(p.mem, &p.mem.arenas, p.arenas)
+	b, ok := take(p.mem, &p.mem.arenas)
+	if !ok {
+		b.buf = make([]byte, 0, arenaSize)
+	}
+	p.arenas, p.arena = b, b.buf[:0]
+}
+
 // arenaSize is the allocation the record strings are cut from.
 const arenaSize = 32 << 10
 
@@ -590,17 +615,20 @@ const arenaSize = 32 << 10
 // arenaSize bytes of records instead of one per record, which moved
 // BenchmarkReadCSV from 67% to 74% of bare encoding/csv in one run. It is
 // sound because arena bytes are written once, before the string that covers
-// them exists, and never again: the append below never moves the arena (its
-// capacity is checked first), and a full arena is dropped, never reused.
+// them exists, and never again while a string covering them may be read: the append
+// below never moves the arena (its capacity is checked first), and a full
+// arena is written again only once the caller released every record cut
+// from it (File.Release; reuse.go).
 func (p *csvParser) intern(src []byte) string {
 	if len(src) > arenaSize/4 {
 		return string(src)
 	}
 	if len(p.arena)+len(src) > cap(p.arena) {
-		p.arena = make([]byte, 0, arenaSize)
+		p.newArena()
 	}
 	start := len(p.arena)
 	p.arena = append(p.arena, src...)
+	p.arenas.last = p.mem.row
 	if len(src) == 0 {
 		return ""
 	}

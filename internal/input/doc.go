@@ -96,6 +96,8 @@
 // Memory stays flat whatever the file size: one record is decoded at a time,
 // lines longer than 64 KiB are read in pieces, and the buffers are bounded by
 // about twice Options.MaxFieldSize (the bytes after an open quote are kept up
-// to that size, to restart after it). Records are never reused: the caller
-// owns them and may hand them to other goroutines.
+// to that size, to restart after it). Records belong to the caller, who may
+// hand them to other goroutines; their memory is reused only for rows the
+// caller released (File.Release), which is how a dry run keeps the collector
+// nearly idle.
 package input

@@ -54,7 +54,9 @@ type File struct {
 	row   int64
 	err   error // sticky: io.EOF or the fatal error
 
-	slab []Record // the next records, cut from one allocation
+	slab []Record        // the next records, cut from one allocation
+	recs block[[]Record] // the allocation slab is cut from
+	mem  reuse           // record memory the caller released (reuse.go)
 }
 
 // Open opens the file at path ("-" reads stdin) and prepares it for reading:
@@ -237,6 +239,7 @@ func (f *File) initCSV(opts Options, maxField int, validate bool, skipped int64)
 	p := &csvParser{
 		lr: f.lr, delim: byte(delim), max: maxField, recMax: max(8*maxField, 2*chunkSize),
 		keepMax: maxHeaderColumns + 1, validate: validate, lazy: !opts.StrictQuotes, line: 1 + skipped,
+		mem: &f.mem,
 	}
 	f.csv = p
 	if opts.NoHeader {
@@ -418,18 +421,21 @@ func sniffDelimiter(head []byte, tsv bool) rune {
 // error is fatal (the file cannot be read on, e.g. a broken gzip stream),
 // names the file and the line, and is returned again by every later call.
 //
-// The record is the caller's: nothing in it is ever reused or changed. Its
-// memory is cut from blocks shared by neighbouring records (32 records, 32 KiB
-// of field text), so a record kept for long keeps such a block alive.
+// The record is the caller's: nothing in it is changed until the caller
+// releases its row (Release). Its memory is cut from blocks shared by
+// neighbouring records (32 records, 32 KiB of field text), so a record kept
+// for long keeps such a block alive.
 func (f *File) Read() (*Record, error) {
 	if f.err != nil {
 		return nil, f.err
 	}
+	f.mem.row = f.row + 1
 	if len(f.slab) == 0 {
-		f.slab = make([]Record, slabRecords)
+		f.newSlab()
 	}
 	rec := &f.slab[0]
 	f.slab = f.slab[1:]
+	f.recs.last = f.mem.row
 	var err error
 	var line int64
 	switch {
@@ -454,6 +460,18 @@ func (f *File) Read() (*Record, error) {
 		rec.Err.Row = f.row
 	}
 	return rec, nil
+}
+
+// newSlab starts a slab of Records: a released one, cleared, or a new one.
+func (f *File) newSlab() {
+	retire(&f.mem, &f.mem.records, f.recs)
+	b, ok := take(&f.mem, &f.mem.records)
+	if ok {
+		clear(b.buf)
+	} else {
+		b.buf = make([]Record, slabRecords)
+	}
+	f.recs, f.slab = b, b.buf
 }
 
 // Header returns the column names of a CSV file (from its header line,

@@ -57,7 +57,8 @@ type Options struct {
 }
 
 // Record is one data record of the input. Records returned by Read are owned
-// by the caller: the reader never reuses their memory.
+// by the caller: the reader reuses their memory only once the caller has
+// released their rows (File.Release).
 type Record struct {
 	Row    int64 // 1-based data record number (the first record after the header is 1)
 	Line   int64 // 1-based file line where the record starts; for a workbook, the sheet's row number
