@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"importer/internal/input"
+	"importer/internal/phone"
 )
 
 func TestCompileMissingColumns(t *testing.T) {
@@ -285,29 +286,59 @@ func TestMapConcurrent(t *testing.T) {
 	}
 }
 
-func TestPhoneCacheBounded(t *testing.T) {
+// TestPhoneCache: a cached answer is the parser's answer, for a hit, for a
+// value whose slot another value took since, and for goroutines sharing
+// the table while values keep replacing each other in it.
+func TestPhoneCache(t *testing.T) {
 	c := newPhoneCache("RU")
-	c.max = 64 // the bound logic is the same at 8192, only slower to fill
-	for i := range c.max * 3 {
-		c.normalize(fmt.Sprintf("8 916 %07d", i))
-	}
-	if n := c.len(); n > c.max || n < c.max/2 {
-		t.Errorf("cache holds %d entries, want between %d and %d", n, c.max/2, c.max)
-	}
 	for _, tt := range []struct {
-		in, want string
-		ok       bool
+		name, in, want string
+		ok             bool
 	}{
-		{"8 (916) 123-45-67", "+79161234567", true},
-		{"8 (916) 123-45-67", "+79161234567", true}, // cached
-		{"12345", "", false},
-		{"12345", "", false}, // cached rejection
-		{"+1 650 253 0000", "+16502530000", true},
-		{"тел. 89161234567 доб. 12", "+79161234567", true},
+		{"a national number", "8 (916) 123-45-67", "+79161234567", true},
+		{"the same, from the cache", "8 (916) 123-45-67", "+79161234567", true},
+		{"a rejection", "12345", "", false},
+		{"the same rejection, from the cache", "12345", "", false},
+		{"another country", "+1 650 253 0000", "+16502530000", true},
+		{"text around the number (the library's path)", "тел. 89161234567 доб. 12", "+79161234567", true},
 	} {
 		if got, ok := c.normalize(tt.in); got != tt.want || ok != tt.ok {
-			t.Errorf("normalize(%q) = %q, %v; want %q, %v", tt.in, got, ok, tt.want, tt.ok)
+			t.Errorf("%s: normalize(%q) = %q, %v; want %q, %v", tt.name, tt.in, got, ok, tt.want, tt.ok)
 		}
+	}
+
+	// Three times more values than slots, from four goroutines at once:
+	// every answer must be the parser's, hit or miss.
+	const n = 3 * phoneCacheSize
+	in := make([]string, n)
+	want := make([]string, n)
+	for i := range in {
+		in[i] = fmt.Sprintf("8 916 %07d", i)
+		if i%5 == 0 {
+			in[i] = fmt.Sprintf("%d", i) // too short: rejected
+		}
+		want[i], _ = phone.Normalize(in[i], "RU")
+	}
+	var wg sync.WaitGroup
+	errs := make(chan string, 4)
+	for g := range 4 {
+		wg.Go(func() {
+			for k := range 2 * n {
+				i := (k*7 + g*1013) % n
+				if got, _ := c.normalize(in[i]); got != want[i] {
+					errs <- fmt.Sprintf("normalize(%q) = %q, want %q", in[i], got, want[i])
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+	if used := c.len(); used < phoneCacheSize/2 {
+		t.Errorf("%d of %d slots hold a value after %d distinct values", used, phoneCacheSize, n)
 	}
 }
 
