@@ -588,7 +588,10 @@ func (p *pipeline) write(local <-chan []outcome, sent <-chan []sender.Result) er
 		// Before waiting, hand every finished row to the OS: after a kill -9
 		// only rows still in flight are sent again on --resume. Under load the
 		// channels are rarely empty, so lines still go out in large writes.
-		if werr == nil && len(local) == 0 && len(sent) == 0 {
+		// A dry run of a file has nothing in flight and its writer waits
+		// after every chunk: its lines go out by size and age (a write of
+		// 64 KiB instead of one per chunk of 3.5 KiB).
+		if werr == nil && len(local) == 0 && len(sent) == 0 && (p.pool != nil || p.streaming) {
 			if err := p.journal.Flush(); err != nil {
 				werr = fmt.Errorf("results: %w", err)
 				p.stop(werr)
