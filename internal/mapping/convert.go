@@ -231,7 +231,15 @@ func (c *conv) mapValue(v *val, s string) *convErr {
 // match, else the first case-insensitive one), len(mapVals) for
 // map_default, -1 when s is unmapped.
 func (c *conv) mapIndex(s string) int {
-	if i, ok := c.mapExact[s]; ok {
+	if len(c.mapKeys) <= smallMap {
+		// From the end: when two keys are equal after transform, the
+		// later one is the one mapExact holds.
+		for i := len(c.mapKeys) - 1; i >= 0; i-- {
+			if c.mapKeys[i] == s {
+				return i
+			}
+		}
+	} else if i, ok := c.mapExact[s]; ok {
 		return i
 	}
 	for i, k := range c.mapKeys {
@@ -244,6 +252,11 @@ func (c *conv) mapIndex(s string) int {
 	}
 	return -1
 }
+
+// smallMap is the most keys a map is looked up in by comparing them in
+// turn: for the few values of a gender or a yes/no column that is about a
+// third of the cost of hashing the value into a Go map.
+const smallMap = 8
 
 func (c *conv) unmapped() *convErr {
 	return &convErr{kind: "unmapped value", reason: "is not in the map; allowed: " + c.mapAllowed}
