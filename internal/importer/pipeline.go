@@ -62,10 +62,9 @@ type outcome struct {
 	announced bool             // recorded in flight in the journal (a row using incr/add/delete)
 	req       *mapping.Request // a sent row's request, released when its result comes
 	fp        state.Fingerprint
-	hasFP     bool       // with --state: stored when the row ends ok
-	stateOnly bool       // an earlier run's ok row: stored in the state, no journal line
-	stopped   bool       // not applied because the run stopped: journal line only (--resume sends it)
-	chunk     *chunkDone // the chunk the row was read in, for releasing the reader's memory
+	hasFP     bool // with --state: stored when the row ends ok
+	stateOnly bool // an earlier run's ok row: stored in the state, no journal line
+	stopped   bool // not applied because the run stopped: journal line only (--resume sends it)
 	// more holds the error groups of an invalid row's other problems (a
 	// row reports every bad column; each is grouped in the summary).
 	more []errorKind
@@ -97,7 +96,6 @@ type pipeline struct {
 	inflight   inflightRows   // rows out with the sender: all but the API's answer
 	freeOuts   chan []outcome // outcome slices the writer recorded, for the dispatcher to reuse
 	freeChunks chan *chunk    // chunks the dispatcher routed, for the reader to reuse
-	routed     []*chunkDone   // routed chunks, oldest first, until the writer is done with their rows (under mu)
 
 	// counters shared with the progress reporter
 	done, ok, bad, notSent, skipped atomic.Int64
@@ -409,20 +407,18 @@ func (p *pipeline) dispatch(ordered <-chan *chunk, jobs chan<- []sender.Job, loc
 		}
 		outs := p.outsSlice()
 		var send []sender.Job
-		done := &chunkDone{last: c.items[len(c.items)-1].rec.Row}
 		for i := range c.items {
 			if p.stopCtx.Err() != nil {
 				p.notSent.Add(int64(len(c.items) - i))
 				break
 			}
 			it, sent := &c.items[i], len(send)
-			outs, send = p.route(it, done, outs, send)
+			outs, send = p.route(it, outs, send)
 			if it.req != nil && len(send) == sent {
 				it.req.Release() // not sent: its outcome holds no part of it
 			}
 			it.req = nil // a sent one is the sender's until its result
 		}
-		p.routedChunk(done, len(outs)+len(send))
 		if len(outs) > 0 {
 			p.emit(local, outs)
 		} else {
@@ -460,7 +456,7 @@ func (p *pipeline) recycleChunk(c *chunk) {
 
 // route appends a valid row to send, for the sender, or its outcome
 // (invalid, unchanged, or valid in a dry run) to outs, for the writer.
-func (p *pipeline) route(it *item, done *chunkDone, outs []outcome, send []sender.Job) ([]outcome, []sender.Job) {
+func (p *pipeline) route(it *item, outs []outcome, send []sender.Job) ([]outcome, []sender.Job) {
 	rec := it.rec
 	if it.other {
 		p.passed.Add(1)
@@ -468,7 +464,7 @@ func (p *pipeline) route(it *item, done *chunkDone, outs []outcome, send []sende
 	}
 	if it.resumedOK {
 		if it.hasFP {
-			return append(outs, outcome{row: results.Row{Row: rec.Row, Key: it.req.Key}, fp: it.fp, hasFP: true, stateOnly: true, chunk: done}), send
+			return append(outs, outcome{row: results.Row{Row: rec.Row, Key: it.req.Key}, fp: it.fp, hasFP: true, stateOnly: true}), send
 		}
 		if it.req != nil {
 			p.delta.see(it.req.Key)
@@ -489,7 +485,7 @@ func (p *pipeline) route(it *item, done *chunkDone, outs []outcome, send []sende
 				Row: rec.Row, Line: rec.Line, Key: it.key, Status: results.StatusInvalid,
 				ErrorCode: slug(groups[0].kind), Error: it.err.Error(),
 			},
-			kind: groups[0].kind, column: groups[0].column, more: groups[1:], fields: rec.Fields, raw: rec.Raw, chunk: done,
+			kind: groups[0].kind, column: groups[0].column, more: groups[1:], fields: rec.Fields, raw: rec.Raw,
 		}), send
 	}
 	if p.payloads != nil {
@@ -505,11 +501,11 @@ func (p *pipeline) route(it *item, done *chunkDone, outs []outcome, send []sende
 		}
 		return append(outs, outcome{row: results.Row{
 			Row: rec.Row, Line: rec.Line, Key: it.req.Key, Status: st,
-		}, chunk: done}), send
+		}}), send
 	}
 	p.mu.Lock()
 	id := p.inflight.add(outcome{row: results.Row{Row: rec.Row, Line: rec.Line, Key: it.req.Key}, fields: rec.Fields, raw: rec.Raw,
-		fp: it.fp, hasFP: it.hasFP, req: it.req, chunk: done})
+		fp: it.fp, hasFP: it.hasFP, req: it.req})
 	p.mu.Unlock()
 	if send == nil {
 		send = make([]sender.Job, 0, chunkSize)
@@ -611,8 +607,8 @@ func (p *pipeline) write(local <-chan []outcome, sent <-chan []sender.Result) er
 				if werr == nil { // else keep draining so no stage blocks; the run is already failing
 					werr = p.record(&outs[i])
 				}
-				p.finished(outs[i].chunk)
 			}
+			p.release(outs)
 			p.recycleOuts(outs)
 		case rs, ok := <-sent:
 			if !ok {
@@ -620,11 +616,9 @@ func (p *pipeline) write(local <-chan []outcome, sent <-chan []sender.Result) er
 				continue
 			}
 			for _, r := range rs {
-				o, keep := p.fromSender(r)
-				if keep && werr == nil {
+				if o, keep := p.fromSender(r); keep && werr == nil {
 					werr = p.record(&o)
 				}
-				p.finished(o.chunk)
 			}
 		}
 		if werr != nil {
@@ -642,9 +636,20 @@ func (p *pipeline) write(local <-chan []outcome, sent <-chan []sender.Result) er
 	return werr
 }
 
+// release hands the reader back the memory of the rows up to the last of
+// outs, when nothing can read them again. Without a sender every row's last
+// stop is here, in file order: the dispatcher routed the rows before them
+// and the writer recorded them; what outlives a row (summary groups, error
+// text, the state's hashes, the phone cache) is copied. With a sender, rows
+// finish out of order and the reader's memory is left to the collector.
+func (p *pipeline) release(outs []outcome) {
+	if p.pool == nil && len(outs) > 0 {
+		p.in.Release(outs[len(outs)-1].row.Row)
+	}
+}
+
 // fromSender turns a sender result into an outcome; canceled rows were never
-// finished and are left for --resume: false, with the outcome only for its
-// chunk (finished).
+// finished and are left for --resume.
 func (p *pipeline) fromSender(r sender.Result) (outcome, bool) {
 	p.mu.Lock()
 	o := p.inflight.take(r.ID)
@@ -667,7 +672,7 @@ func (p *pipeline) fromSender(r sender.Result) (outcome, bool) {
 	default:
 		if !o.announced {
 			p.notSent.Add(1)
-			return o, false
+			return outcome{}, false
 		}
 		// Recorded in flight, then every attempt was refused (the reply
 		// proved nothing applied) and the run stopped before a retry:
