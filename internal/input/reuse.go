@@ -16,10 +16,13 @@ import "sync/atomic"
 // A block that held anything read before the first record (the header line,
 // whose names live as long as the File) is never reused.
 
-// maxRetired bounds each queue of retired blocks: a caller whose releases
-// lag far behind its reading (rows waiting on a slow API) lets the oldest
-// blocks go to the collector instead of holding them all.
-const maxRetired = 256
+// maxRetiredRows bounds each queue of retired blocks to the blocks of the
+// last rows read. A retired block stays live until its rows are released
+// and it is reused; a caller whose releases lag further behind its reading
+// (one slow row holds back the release of every row after it) lets the
+// oldest blocks go to the collector rather than keep them all live. A dry
+// run's writer is about 1,400 rows behind its reader.
+const maxRetiredRows = 4096
 
 // reuse is the reader's side of recycling, shared by its parsers. Only the
 // reading goroutine touches it, except released.
@@ -77,7 +80,7 @@ func retire[T any](r *reuse, q *queue[T], b block[T]) {
 		clear(q.q[n:])
 		q.q, q.head = q.q[:n], 0
 	}
-	if len(q.q)-q.head >= maxRetired {
+	for q.head < len(q.q) && q.q[q.head].last < b.last-maxRetiredRows {
 		q.q[q.head] = block[T]{}
 		q.head++
 	}
