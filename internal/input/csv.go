@@ -615,7 +615,7 @@ const arenaSize = 32 << 10
 // arenaSize bytes of records instead of one per record, which moved
 // BenchmarkReadCSV from 67% to 74% of bare encoding/csv in one run. It is
 // sound because arena bytes are written once, before the string that covers
-// them exists, and never again while a string covering them may be read: the append
+// them exists, and not again while that string may be read: the append
 // below never moves the arena (its capacity is checked first), and a full
 // arena is written again only once the caller released every record cut
 // from it (File.Release; reuse.go).
