@@ -63,7 +63,6 @@ func spread(s []cpuSample) string {
 // binary, the one-goroutine loop's by 25%. Five runs make the median
 // robust to one or two such runs; the one-core run shows the code's own
 // cost apart from the cost of running on both cores at once.
-
 func (r *runner) cpu(ctx context.Context, s *Scenario) error {
 	n := r.cfg.CPURows
 	in, st, err := r.data(s, fmt.Sprintf("crm-%d.csv", n), GenOptions{Format: CSV, Rows: n, Seed: r.cfg.Seed})
