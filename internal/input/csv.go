@@ -60,6 +60,12 @@ type csvParser struct {
 	full    bool  // the record went over recMax: store nothing more
 	err     *RowError
 
+	// dead is where a quoted field that is still open at the start of a
+	// line is known never to close (see quotedField); noDead turns it off
+	// for the tests that hold the answers equal without it.
+	dead   deadLines
+	noDead bool
+
 	slab   []string // Fields of the next records, cut from one allocation
 	arena  []byte   // bytes of the next records' strings
 	slabs  block[[]string]
@@ -288,7 +294,7 @@ func (p *csvParser) plainField(cur []byte, complete bool) (rest []byte, restComp
 // error and parsing resumes at the line after the one where the quote
 // opened, so one stray quote costs one row, not the rest of the file.
 func (p *csvParser) quotedField(cur []byte, complete bool) (rest []byte, restComplete, done bool, err error) {
-	q := quote{off: p.lr.offset() - int64(len(cur)), line: p.line, resume: -1}
+	q := quote{off: p.lr.offset() - int64(len(cur)), line: p.line, resume: -1, last: -1}
 	p.lr.setKeep(q.off)
 	defer p.lr.clearKeep()
 	cur = cur[1:]
@@ -298,8 +304,12 @@ func (p *csvParser) quotedField(cur []byte, complete bool) (rest []byte, restCom
 			p.add(cur)
 			if complete && termLen(cur) > 0 {
 				p.line++
+				q.last = p.lr.offset()
 				if q.resume < 0 {
-					q.resume, q.resumeLine = p.lr.offset(), p.line
+					q.resume, q.resumeLine = q.last, p.line
+				}
+				if p.dead.holds(q.last) && !p.noDead {
+					return p.unclosed(q, p.dead.why, nil, true)
 				}
 			}
 			if p.over && q.resume >= 0 && p.lr.kept(q.off) {
@@ -315,7 +325,7 @@ func (p *csvParser) quotedField(cur []byte, complete bool) (rest []byte, restCom
 				if err := p.lr.readErr(); err != nil {
 					return nil, true, true, err
 				}
-				return p.unclosed(q, "the file ends inside it", nil, true)
+				return p.unclosed(p.remember(q, "the file ends inside it"), "the file ends inside it", nil, true)
 			}
 			continue
 		}
@@ -343,7 +353,8 @@ func (p *csvParser) quotedField(cur []byte, complete bool) (rest []byte, restCom
 			}
 			return nil, true, true, nil
 		case q.resume >= 0:
-			return p.unclosed(q, fmt.Sprintf("the next quote, on line %d, is followed by text", p.line), cur, complete)
+			why := fmt.Sprintf("the next quote, on line %d, is followed by text", p.line)
+			return p.unclosed(p.remember(q, why), why, cur, complete)
 		case p.lazy:
 			q.lazy = true
 			p.add(quoteChar)
@@ -361,7 +372,36 @@ func (p *csvParser) quotedField(cur []byte, complete bool) (rest []byte, restCom
 type quote struct {
 	off, line          int64
 	resume, resumeLine int64 // -1 while the field is on its first line
+	last               int64 // the start of the last line the field crossed into
 	lazy               bool  // a quote followed by text was taken as a character
+}
+
+// deadLines is a run of line starts from which a quoted field, open at the
+// start of the line, goes on to the same end without closing: the end of
+// the file, or a quote followed by text. Inside a quoted field at the start
+// of a line the parser's state is the same whatever opened the field, so
+// the rest of such a field is decided by the bytes from there on.
+//
+// Without it, a file whose every line holds a quote followed by text and
+// then doubled quotes (1,""ООО Ромашка"",x) read each line's field on to
+// the end of the file, went back to the next line and did it again: 10,000
+// such lines took 1.4 s, twice as many four times as long.
+type deadLines struct {
+	lo, hi int64 // line starts, stream offsets; none while why is ""
+	why    string
+}
+
+func (d *deadLines) holds(off int64) bool { return d.why != "" && off >= d.lo && off <= d.hi }
+
+// remember notes the lines q's field crossed as dead when its end is
+// decided by the bytes alone: it crossed a line, never went over the size
+// limit (a later field, opened later, holds fewer bytes at any point), and
+// parsing goes back to the line after its quote.
+func (p *csvParser) remember(q quote, why string) quote {
+	if q.resume >= 0 && !p.over && p.lr.kept(q.off) && p.lr.kept(q.resume) {
+		p.dead = deadLines{lo: q.resume, hi: q.last, why: why}
+	}
+	return q
 }
 
 // quoteChar is the quote that lazy mode adds to a field.
