@@ -5,10 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"runtime"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // reuseRow is the content of data row n of reuseFile: every field names its
@@ -161,4 +164,81 @@ func TestReleaseReusesOnlyReleasedRows(t *testing.T) {
 			t.Logf("%d bytes allocated a row", perRow)
 		})
 	}
+}
+
+// FuzzRelease reads an input twice, once releasing each row lag rows
+// after reading it, and checks that every record the caller still holds
+// is the record read without releasing: reuse never touches a row before
+// its release, whatever the quotes, errors and blank lines. The input is
+// repeated to about 80 KiB, so that the reader goes through several
+// arenas and slabs of records.
+func FuzzRelease(f *testing.F) {
+	for _, s := range []string{
+		"a,b\n1,2\n",
+		"a,b\n1,\"x\ny\"\n\"q\"\"\",3\n",
+		"a;b\nООО \"Ромашка\";x\n\"x\"y;z\n",
+		"a,b\n1,2,3\n\n4\n,\n",
+		"a,b,\n1,2,\n3,4,x\n",
+	} {
+		f.Add([]byte(s), uint8(len(s)*37), uint8(len(s)))
+	}
+	f.Fuzz(func(t *testing.T, data []byte, lag, delimSel uint8) {
+		if len(data) == 0 || len(data) > 4096 {
+			return
+		}
+		body := bytes.Repeat(data, max(1, (80<<10)/len(data)))
+		opts := Options{Format: FormatCSV, Encoding: "utf-8", Delimiter: fuzzDelims[int(delimSel)%len(fuzzDelims)]}
+		read := func(release bool) (header []string, views []view, end string) {
+			file, err := NewReader(bytes.NewReader(body), "fuzz.csv", opts)
+			if err != nil {
+				return nil, nil, err.Error()
+			}
+			var held []*Record
+			let := func(rec *Record) {
+				views = append(views, deepView(rec))
+				if release {
+					file.Release(rec.Row)
+				}
+			}
+			for {
+				rec, err := file.Read()
+				if err != nil {
+					end = err.Error()
+					break
+				}
+				held = append(held, rec)
+				if len(held) > int(lag) {
+					let(held[0])
+					held = held[1:]
+				}
+			}
+			for _, rec := range held {
+				let(rec)
+			}
+			return slices.Clone(file.Header()), views, end
+		}
+		wantHeader, want, wantEnd := read(false)
+		header, got, end := read(true)
+		if len(got) != len(want) || end != wantEnd || !slices.Equal(header, wantHeader) {
+			t.Fatalf("releasing %d rows behind: %d records, end %q, header %q; without: %d, %q, %q",
+				lag, len(got), end, header, len(want), wantEnd, wantHeader)
+		}
+		for i := range want {
+			if !reflect.DeepEqual(got[i], want[i]) {
+				t.Fatalf("releasing %d rows behind changed record %d (-without +with):\n%s", lag, i+1, cmp.Diff(want[i], got[i]))
+			}
+		}
+	})
+}
+
+// deepView is viewOf with its own copy of every string: what the record
+// held when it was taken, whatever happens to the reader's memory later.
+func deepView(rec *Record) view {
+	v := viewOf(rec)
+	v.Fields = make([]string, len(rec.Fields))
+	for i, s := range rec.Fields {
+		v.Fields[i] = strings.Clone(s)
+	}
+	v.Name, v.Msg = strings.Clone(v.Name), strings.Clone(v.Msg)
+	return v
 }
