@@ -22,6 +22,15 @@ func MaskCommand(args []string) []string {
 		switch {
 		case maskNext:
 			out[i] = masked
+			// A value that looks like a flag may be the flag it looks like
+			// (-tokeY --token s3cr3t): masked as the value it may be, it
+			// still announces a secret after it.
+			if strings.HasPrefix(a, "-") {
+				name, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+				maskNext = secretName(name) && !hasValue
+				pathSecret = urlPathSecret(name) && !hasValue
+				continue
+			}
 		case strings.HasPrefix(a, "-"):
 			name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
 			switch {

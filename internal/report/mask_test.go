@@ -33,6 +33,8 @@ func TestMaskCommand(t *testing.T) {
 		{"file names and words stay", []string{"legacy_crm_export_2026_03_01.csv", "/data/In/Export2026Q1Final.csv", "--max-errors", "1%"},
 			[]string{"legacy_crm_export_2026_03_01.csv", "/data/In/Export2026Q1Final.csv", "--max-errors", "1%"}},
 		{"token flag last, no value", []string{"importer", "--token"}, []string{"importer", "--token"}},
+		{"a secret flag's value that is itself a secret flag", []string{"-tokeY", "--token", "0", "run"}, []string{"-tokeY", "***", "***", "run"}},
+		{"a secret flag's value that is another flag", []string{"--token", "--rate", "10"}, []string{"--token", "***", "10"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
