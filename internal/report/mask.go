@@ -26,7 +26,10 @@ func MaskCommand(args []string) []string {
 			// (-tokeY --token s3cr3t): masked as the value it may be, it
 			// still announces a secret after it.
 			if strings.HasPrefix(a, "-") {
-				name, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+				name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+				if secretName(name) && hasValue {
+					out[i] = a[:len(a)-len(value)] + masked // --token=***, as anywhere else
+				}
 				maskNext = secretName(name) && !hasValue
 				pathSecret = urlPathSecret(name) && !hasValue
 				continue

@@ -35,6 +35,7 @@ func TestMaskCommand(t *testing.T) {
 		{"token flag last, no value", []string{"importer", "--token"}, []string{"importer", "--token"}},
 		{"a secret flag's value that is itself a secret flag", []string{"-tokeY", "--token", "0", "run"}, []string{"-tokeY", "***", "***", "run"}},
 		{"a secret flag's value that is another flag", []string{"--token", "--rate", "10"}, []string{"--token", "***", "10"}},
+		{"a secret flag's value that is a secret flag with its value", []string{"--token", "--token=x", "run"}, []string{"--token", "--token=***", "run"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -46,7 +47,8 @@ func TestMaskCommand(t *testing.T) {
 }
 
 // FuzzMaskCommand: whatever the arguments, the value after a --token flag
-// never survives, and the argument count is kept.
+// never survives (a value that is itself a flag=value keeps its name), and
+// the argument count is kept.
 func FuzzMaskCommand(f *testing.F) {
 	f.Add("importer run -c x.yaml --token s3cr3tVALUE export.csv")
 	f.Add("--token=s3cr3tVALUE --ping https://hc-ping.com/uuid")
@@ -58,8 +60,14 @@ func FuzzMaskCommand(f *testing.F) {
 			t.Fatalf("%d args became %d", len(args), len(out))
 		}
 		for i, a := range args {
+			// The value after a token flag is masked whole, or, when it is
+			// itself a flag=value, from its = on.
 			if (a == "--token" || a == "-token") && i+1 < len(args) && out[i+1] != masked {
-				t.Fatalf("the value after %s survived: %q", a, out[i+1])
+				next := args[i+1]
+				eq := strings.IndexByte(next, '=')
+				if !strings.HasPrefix(next, "-") || eq < 0 || out[i+1] != next[:eq+1]+masked {
+					t.Fatalf("the value after %s survived: %q", a, out[i+1])
+				}
 			}
 			if strings.HasPrefix(a, "--token=") && out[i] != "--token="+masked {
 				t.Fatalf("%q masked as %q", a, out[i])
