@@ -254,8 +254,9 @@ func (c *conv) mapIndex(s string) int {
 }
 
 // smallMap is the most keys a map is looked up in by comparing them in
-// turn: for the few values of a gender or a yes/no column that is about a
-// third of the cost of hashing the value into a Go map.
+// turn: for the few values of a gender or a yes/no column that costs less
+// than hashing the value into a Go map (five lookups: 44–55 ns against
+// 63–66, BenchmarkMapIndex).
 const smallMap = 8
 
 func (c *conv) unmapped() *convErr {
