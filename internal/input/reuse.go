@@ -6,8 +6,8 @@ import "sync/atomic"
 //
 // Records are cut from blocks: Record structs in slabs, Fields slices in
 // slabs, CSV field text in arenas. Without Release each block is garbage once
-// its records are, and a dry run of a million rows allocates about 370 MB
-// for the collector to find. With Release the reader takes back a block once
+// its records are, and a dry run of a million rows allocated about 370 MB
+// for the collector to find (a heap profile of validate, 10 columns). With Release the reader takes back a block once
 // the caller has released every record cut from it, and cuts later records
 // from it. Blocks leave in the order they were filled and records are
 // released in row order, so the oldest retired block is the only one that
@@ -20,8 +20,9 @@ import "sync/atomic"
 // last rows read. A retired block stays live until its rows are released
 // and it is reused; a caller whose releases lag further behind its reading
 // (one slow row holds back the release of every row after it) lets the
-// oldest blocks go to the collector rather than keep them all live. A dry
-// run's writer is about 1,400 rows behind its reader.
+// oldest blocks go to the collector rather than keep them all live. In a
+// dry run of a million rows the reader was 23 to 960 rows ahead of the
+// last release whenever it reused a block (median 353).
 const maxRetiredRows = 4096
 
 // reuse is the reader's side of recycling, shared by its parsers. Only the

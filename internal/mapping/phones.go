@@ -21,7 +21,7 @@ import (
 // generations of 4096 Go map entries under a RWMutex, on whose lock the
 // goroutines queued: validate of a million rows with a phone column on 2
 // cores took 2.9 s instead of 1.6 s, and 3.6 µs of CPU a row instead of
-// 2.9. The table is small so that its misses, the usual case in a file
+// 2.9 (medians of 5 interleaved runs, timed by hand). The table is small so that its misses, the usual case in a file
 // of distinct numbers, stay in the core's cache (8192 slots cost more).
 // Safe for concurrent use.
 type phoneCache struct {
