@@ -43,7 +43,7 @@ type reuse struct {
 // block is a block of record memory and the rows it serves.
 type block[T any] struct {
 	buf   T
-	first int64 // the row reading when the block was taken; 0: never reused
+	first int64 // the row reading when the block was taken; 0 (the header, or no block yet): never reused
 	last  int64 // the row of the last record cut from it
 }
 

@@ -85,7 +85,7 @@ func TestReleaseReusesOnlyReleasedRows(t *testing.T) {
 		{name: "released from another goroutine", format: FormatCSV, lag: 300, maxB: 60, concur: true},
 		{name: "releases far behind reading: blocks go to the collector", format: FormatCSV, lag: 12000, minB: 150},
 		{name: "never released: nothing is reused", format: FormatCSV, lag: -1, minB: 150},
-		{name: "JSON Lines: the Record slabs are reused", format: FormatJSONL, lag: 500},
+		{name: "JSON Lines: records stay intact while their Record slabs are reused", format: FormatJSONL, lag: 500},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
